@@ -1,0 +1,22 @@
+"""Identifiers: sortable, readable, safe in paths, object keys and pod names."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+
+def new_id(prefix: str) -> str:
+    """``<prefix>-YYYYmmddTHHMMSS-<6 hex>``: sorts by creation time."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
+
+
+def content_id(*parts: str, length: int = 16) -> str:
+    """A stable id derived from ``parts`` (sha256, hex, ``length`` chars)."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:length]

@@ -1,0 +1,126 @@
+"""Typed platform settings, layered file → environment → CLI.
+
+Precedence (highest first): explicit overrides (the CLI's ``--set a.b=c``),
+environment variables (``VIDFORGE_<FIELD>``, nested with ``__``, e.g.
+``VIDFORGE_REGISTRY__DB_URL``), a YAML file (``--config`` or ``VIDFORGE_CONFIG``),
+then the defaults below. The defaults are the embedded profile: everything lives
+under ``home`` (SQLite registry, local-directory object store).
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("vidforge_config_file", default=None)
+
+
+class StoreSettings(BaseModel):
+    """Where artefacts live: ``file:///abs/dir`` or ``s3://bucket/prefix``."""
+
+    uri: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+
+
+class RegistrySettings(BaseModel):
+    """The model registry's database and the model name the platform trains."""
+
+    db_url: str = ""
+    model_name: str = "vidforge-i2v"
+
+
+class ServingSettings(BaseModel):
+    """The generation service."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    alias: str = "production"
+    poll_interval_s: float = 5.0
+    cache_dir: str = ""
+    device: str = "cpu"
+    max_frames: int = 32
+    max_steps: int = 50
+
+
+class Settings(BaseSettings):
+    """All platform settings. Build with :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIDFORGE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".vidforge"), description="Root of local state.")
+    log_level: str = "INFO"
+    log_json: bool = False
+    store: StoreSettings = StoreSettings()
+    registry: RegistrySettings = RegistrySettings()
+    serving: ServingSettings = ServingSettings()
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.store.uri:
+            self.store.uri = (self.home / "store").as_uri()
+        if not self.registry.db_url:
+            self.registry.db_url = f"sqlite:///{self.home / 'registry.db'}"
+        if not self.serving.cache_dir:
+            self.serving.cache_dir = str(self.home / "serving-cache")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _CONFIG_FILE.get() or os.environ.get("VIDFORGE_CONFIG")
+        if path:
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"config file not found: {path}")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(path)))
+        return tuple(sources)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``["registry.db_url=sqlite://", "log_json=true"]`` into a nested dict.
+
+    Raises:
+        ValueError: a pair has no ``=`` or an empty key.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"override must look like key.sub=value, got {pair!r}")
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def get_settings(
+    config_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Build settings from defaults < YAML file < environment < ``overrides``."""
+    token = _CONFIG_FILE.set(Path(config_file) if config_file else None)
+    try:
+        return Settings(**(overrides or {}))
+    finally:
+        _CONFIG_FILE.reset(token)
