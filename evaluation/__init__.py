@@ -1,0 +1,1 @@
+"""Evaluation: metrics on held-out clips, gates against the champion, HTML report."""

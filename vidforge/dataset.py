@@ -161,4 +161,4 @@ def motion_bucket(score: float, edges: list[float]) -> int:
     import bisect
 
     rank = bisect.bisect_left(edges, score)
-    return int(round(255 * rank / len(edges)))
+    return round(255 * rank / len(edges))

@@ -24,7 +24,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
     try:
-        from botocore.exceptions import ClientError, ConnectionError as BotoConnError
+        from botocore.exceptions import ClientError
+        from botocore.exceptions import ConnectionError as BotoConnError
     except ImportError:  # pragma: no cover - boto3 is a core dependency
         return False
     if isinstance(exc, BotoConnError):

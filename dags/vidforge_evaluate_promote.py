@@ -1,0 +1,56 @@
+"""Evaluate a finished run, gate it against the champion, register it, promote on pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Param, dag, task
+
+from vidforge.assets import MODELS, RUNS
+
+
+@dag(
+    dag_id="vidforge_evaluate_promote",
+    schedule=[RUNS],
+    catchup=False,
+    tags=["vidforge", "evaluation", "registry"],
+    params={"run_id": Param("", type="string", description="Training run id; empty: from the asset event.")},
+)
+def vidforge_evaluate_promote() -> None:
+    @task
+    def resolve(**context: Any) -> str:
+        from vidforge.orchestration import event_extras, pick
+
+        return str(pick(context["params"], event_extras(context.get("triggering_asset_events")), "run_id")["run_id"])
+
+    @task
+    def evaluate(run_id: str) -> dict[str, Any]:
+        from evaluation.api import evaluate_run_task
+
+        return evaluate_run_task(run_id)
+
+    @task
+    def register(evaluation: dict[str, Any]) -> dict[str, Any]:
+        from evaluation.api import register_task
+
+        return register_task(evaluation)
+
+    @task.short_circuit
+    def gate_passed(registered: dict[str, Any]) -> bool:
+        return bool(registered["gate"]["passed"])
+
+    @task(outlets=[MODELS])
+    def promote(registered: dict[str, Any], **context: Any) -> dict[str, Any]:
+        from evaluation.api import promote_task
+
+        promoted = promote_task(registered)
+        context["outlet_events"][MODELS].extra = {
+            "model": promoted["model"], "version": promoted["model_version"], "alias": promoted["alias"],
+        }
+        return promoted
+
+    registered = register(evaluate(resolve()))
+    gate_passed(registered) >> promote(registered)
+
+
+vidforge_evaluate_promote()
