@@ -1,0 +1,2 @@
+-- Second database for Airflow's metadata beside the registry's.
+CREATE DATABASE airflow;

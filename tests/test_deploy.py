@@ -1,0 +1,63 @@
+"""docker-compose.yml, the k8s/ manifests and the settings they mount are consistent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vidforge.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+K8S = ROOT / "k8s" / "base"
+
+
+def _docs(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_compose_services_are_buildable_and_wired() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name, svc in services.items():
+        assert "image" in svc or "build" in svc, name
+        deps = svc.get("depends_on", [])
+        for dep in deps if isinstance(deps, list) else deps.keys():
+            assert dep in services, f"{name} depends on unknown {dep}"
+    host_ports = [p.split(":")[0] for s in services.values() for p in s.get("ports", [])]
+    assert len(host_ports) == len(set(host_ports)), "two services publish the same host port"
+    assert {"postgres", "minio", "airflow-scheduler", "registry", "serving"} <= services.keys()
+
+
+@pytest.mark.parametrize("name", ["compose", "kubernetes"])
+def test_deployment_settings_are_valid_settings(name: str) -> None:
+    s = get_settings(ROOT / "configs" / "settings" / f"{name}.yaml")
+    assert s.store.uri.startswith("s3://")
+    assert s.registry.db_url.startswith("postgresql")
+
+
+def test_kustomization_references_existing_files() -> None:
+    kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    for res in kust["resources"]:
+        assert (K8S / res).is_file(), res
+    for gen in kust.get("configMapGenerator", []):
+        for entry in gen["files"]:
+            assert (K8S / entry.split("=", 1)[-1]).resolve().is_file(), entry
+
+
+@pytest.mark.parametrize("path", sorted(K8S.glob("*.yaml")), ids=lambda p: p.name)
+def test_manifests_have_identity(path: Path) -> None:
+    for doc in _docs(path):
+        assert doc.get("apiVersion") and doc.get("kind"), path.name
+        if doc["kind"] != "Kustomization":
+            assert doc["metadata"]["name"]
+
+
+def test_training_pod_template_requests_gpu_and_shm() -> None:
+    (pod,) = _docs(K8S / "training-pod-template.yaml")
+    spec = pod["spec"]
+    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in spec["volumes"])
+    assert spec["activeDeadlineSeconds"] > 0 and spec["restartPolicy"] == "Never"
+    assert any(t["key"] == "nvidia.com/gpu" for t in spec["tolerations"])
