@@ -1,0 +1,73 @@
+"""Coded registry errors and the one table that maps their codes to HTTP status.
+
+The store raises only these (plus ``ValueError`` via :class:`InvalidInput`); the
+HTTP API turns any of them into ``{"error": code, "message": ...}`` with the
+status from :data:`HTTP_STATUS`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+# The class names below are the store's public contract (mlflow-style), hence no
+# "Error" suffix: N818 is silenced per class.
+
+NOT_FOUND = "not_found"
+ALREADY_EXISTS = "already_exists"
+INVALID_STATE = "invalid_state"
+SCHEMA_OUT_OF_DATE = "schema_out_of_date"
+INVALID_INPUT = "invalid_input"
+
+HTTP_STATUS: dict[str, int] = {
+    NOT_FOUND: 404,
+    ALREADY_EXISTS: 409,
+    INVALID_STATE: 409,
+    SCHEMA_OUT_OF_DATE: 503,
+    INVALID_INPUT: 422,
+}
+"""Error code → HTTP status; codes not listed map to 500."""
+
+
+class RegistryError(Exception):
+    """Base of every registry error; ``code`` is a short stable string."""
+
+    code: ClassVar[str] = "registry_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status for this error's code (500 when unmapped)."""
+        return HTTP_STATUS.get(self.code, 500)
+
+
+class NotFound(RegistryError):  # noqa: N818
+    """A model, version, alias or parent version does not exist."""
+
+    code = NOT_FOUND
+
+
+class AlreadyExists(RegistryError):  # noqa: N818
+    """A registered model with that name exists already."""
+
+    code = ALREADY_EXISTS
+
+
+class InvalidState(RegistryError):  # noqa: N818
+    """The request conflicts with the registry's state (e.g. lost a version race)."""
+
+    code = INVALID_STATE
+
+
+class SchemaOutOfDate(RegistryError):  # noqa: N818
+    """The database is not at the Alembic head this code expects."""
+
+    code = SCHEMA_OUT_OF_DATE
+
+
+class InvalidInput(RegistryError, ValueError):  # noqa: N818
+    """An argument failed validation; also a ``ValueError``."""
+
+    code = INVALID_INPUT

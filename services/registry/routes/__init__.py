@@ -1,0 +1,1 @@
+"""One APIRouter per resource of the registry API, plus the HTML pages."""
