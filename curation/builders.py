@@ -1,0 +1,41 @@
+"""Assembly: a frozen :class:`~curation.config.CurationConfig` → the ordered stage list.
+
+Kept apart from stage code (cosmos-curate's ``*_builders.py``) so profiles can
+add, drop or reorder stages without touching any stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curation.config import CurationConfig
+from curation.stages.base import Stage
+from curation.stages.captions import CaptionStage
+from curation.stages.clip import ClipStage
+from curation.stages.filter import FilterStage
+from curation.stages.motion import MotionStage
+from curation.stages.probe import ProbeStage
+from curation.stages.split import SplitStage
+from curation.stages.upload import UploadStage
+
+if TYPE_CHECKING:
+    from vidforge.store import ObjectStore
+
+
+def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStore, prefix: str) -> list[Stage]:
+    """probe → split → clip → motion → captions → filter → upload.
+
+    Args:
+        work_dir: local scratch directory for written clips.
+        store: where kept clips are uploaded, under ``<prefix>/clips/``.
+    """
+    return [
+        ProbeStage(),
+        SplitStage(config.split, config.cuts),
+        ClipStage(config.clip, Path(work_dir) / "clips"),
+        MotionStage(config.motion),
+        CaptionStage(config.captions),
+        FilterStage(config.filter),
+        UploadStage(store, prefix),
+    ]

@@ -1,0 +1,146 @@
+"""The items that flow through curation: a source video, and the clips it fans out into.
+
+A :class:`SourceItem` is one input video; the split stage fans it out into
+:class:`ClipItem` children (``clip.source_id == source.source_id``). Every item
+ends in exactly one :class:`~vidforge.dataset.Status`; once filtered or
+quarantined it is final and later stages never see it again.
+
+Field names are the vocabulary of stage ``requires``/``populates``; the two
+levels share one namespace (``fps`` means the same on both). Frame spans are
+``[start, end)`` with an exclusive end; times are seconds from the source start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vidforge.dataset import CLIP_FIELDS, Status
+
+
+@dataclass(kw_only=True, eq=False)
+class Item:
+    """Base of all items: identity, status and why it left the pipeline."""
+
+    level: ClassVar[str] = "item"
+
+    status: Status = Status.KEPT
+    #: ``"<stage>:<code>"`` for quarantined items, ``"filter:<name>"`` (or ``"<stage>:<code>"``)
+    #: for filtered ones; empty while kept.
+    reason: str = ""
+    #: The error message of a quarantined item.
+    error: str = ""
+
+    @property
+    def item_id(self) -> str:
+        """Unique id of the item within its level."""
+        raise NotImplementedError
+
+    @property
+    def parent_id(self) -> str:
+        """Id of the item this one was fanned out from ("" for roots)."""
+        return ""
+
+    @property
+    def kept(self) -> bool:
+        """Whether the item is still in the pipeline."""
+        return self.status == Status.KEPT
+
+    def quarantine(self, reason: str, error: str = "") -> None:
+        """Mark the item as failed: ``reason`` is ``"<stage>:<code>"``."""
+        self.status, self.reason, self.error = Status.QUARANTINED, reason, error
+
+    def filter_out(self, reason: str) -> None:
+        """Mark the item as removed by a filter: ``reason`` names the filter."""
+        self.status, self.reason = Status.FILTERED, reason
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        """Every data field of this item type (the requires/populates vocabulary)."""
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+@dataclass(kw_only=True, eq=False)
+class SourceItem(Item):
+    """One input video. ``source_path`` is a local file (remote sources are fetched first)."""
+
+    level: ClassVar[str] = "source"
+
+    source_id: str
+    source_uri: str
+    source_path: str
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    num_frames: int | None = None
+    duration_s: float | None = None
+    #: Ascending first frames of new shots (excludes 0).
+    cuts: list[int] | None = None
+
+    @property
+    def item_id(self) -> str:
+        return self.source_id
+
+
+@dataclass(kw_only=True, eq=False)
+class ClipItem(Item):
+    """One clip of a source. ``span_*`` is what the splitter asked for, ``start/end_frame``
+    what was actually written (keyframe-snapped)."""
+
+    level: ClassVar[str] = "clip"
+
+    clip_id: str
+    source_id: str
+    source_uri: str
+    source_path: str
+    span_start: int
+    span_end: int
+    fps: float
+    width: int
+    height: int
+    start_frame: int | None = None
+    end_frame: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    #: Local file of the written clip.
+    clip_path: str = ""
+    #: Object-store URI of the published clip.
+    uri: str = ""
+    caption_image: str = ""
+    caption_video: str = ""
+    caption_summary: str = ""
+    motion_score: float | None = None
+    motion_bucket: int | None = None
+    text_area: float | None = None
+    aesthetic: float | None = None
+    clip_similarity: float | None = None
+
+    @property
+    def item_id(self) -> str:
+        return self.clip_id
+
+    @property
+    def parent_id(self) -> str:
+        return self.source_id
+
+    def record(self) -> dict[str, Any]:
+        """The manifest row (exactly ``vidforge.dataset.CLIP_FIELDS``).
+
+        Spans not written yet fall back to the requested span.
+        """
+        row: dict[str, Any] = {}
+        for name in CLIP_FIELDS:
+            value = getattr(self, name)
+            row[name] = value.value if isinstance(value, Status) else value
+        if row["start_frame"] is None:
+            row["start_frame"], row["end_frame"] = self.span_start, self.span_end
+        if row["start_s"] is None:
+            row["start_s"], row["end_s"] = self.span_start / self.fps, self.span_end / self.fps
+        return row
+
+
+#: Fields every source has before the first stage runs.
+INITIAL_FIELDS: frozenset[str] = frozenset({"source_id", "source_uri", "source_path"})
+#: Every field name any item type has.
+ALL_FIELDS: frozenset[str] = SourceItem.field_names() | ClipItem.field_names()

@@ -1,0 +1,103 @@
+"""``curate``: raw videos → a published dataset version in the object store.
+
+Stages run through a :class:`~curation.runner.Runner` (in-process by default;
+a Ray runner implements the same protocol). The version is written to its
+final keys and ``dataset.json`` is published last, after being removed first,
+so re-running a version overwrites it cleanly and readers never see a
+half-written one as published.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from curation.builders import build_stages
+from curation.config import CurationConfig, load_config
+from curation.items import SourceItem
+from curation.publish import publish
+from curation.runner import Runner, SequentialRunner, describe_pipeline, funnel
+from vidforge.dataset import dataset_prefix
+from vidforge.ids import content_id
+from vidforge.logging import get_logger
+from vidforge.version import code_version
+
+if TYPE_CHECKING:
+    from vidforge.dataset import DatasetInfo
+    from vidforge.store import ObjectStore
+
+log = get_logger(__name__)
+
+
+def source_items(sources: Sequence[str | Path], fetch_dir: str | Path) -> list[SourceItem]:
+    """One :class:`SourceItem` per distinct source (local path, ``file://`` or ``s3://`` URI).
+
+    Remote sources (and their sidecars, when present) are downloaded into
+    ``fetch_dir``. ``source_id`` is derived from the source URI, so re-runs give
+    the same ids. A missing file still yields an item (the probe quarantines it).
+    """
+    from vidforge.store import open_uri
+
+    items = []
+    for i, src in enumerate(dict.fromkeys(str(s) for s in sources)):
+        parsed = urlparse(src)
+        if parsed.scheme in ("", "file"):
+            path = Path(parsed.path if parsed.scheme else src).expanduser().resolve()
+            uri = path.as_uri()
+        else:
+            store, key = open_uri(src)
+            path = Path(fetch_dir) / str(i) / Path(key).name
+            if store.exists(key):
+                store.get_file(key, path)
+                sidecar = str(Path(key).with_suffix(".json"))
+                if store.exists(sidecar):
+                    store.get_file(sidecar, path.with_suffix(".json"))
+            uri = src
+        items.append(SourceItem(source_id=content_id(uri), source_uri=uri, source_path=str(path)))
+    return items
+
+
+def curate(
+    sources: Sequence[str | Path],
+    *,
+    store: ObjectStore,
+    name: str,
+    version: str,
+    config: CurationConfig | None = None,
+    progress: bool = True,
+    runner: Runner | None = None,
+) -> DatasetInfo:
+    """Curate ``sources`` into dataset ``name``/``version`` and publish it.
+
+    Writes ``datasets/<name>/<version>/{clips/<clip_id>.mp4, manifest.parquet,
+    quarantine.parquet, dataset.json}``; the manifest has one row per clip
+    (kept, filtered or quarantined); quarantined sources go to the quarantine
+    table. Bad inputs never raise: they are quarantined.
+
+    Args:
+        config: the curation profile (default: ``configs/curation/default.yaml``).
+        progress: show per-stage progress bars.
+        runner: how stages run (default: in-process :class:`SequentialRunner`).
+
+    Returns:
+        The published :class:`~vidforge.dataset.DatasetInfo`.
+    """
+    config = config or load_config()
+    prefix = dataset_prefix(name, version)
+    store.delete(f"{prefix}/dataset.json")  # unpublished while being rewritten
+    runner = runner or SequentialRunner(config.pipeline.batch_size, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="vidforge-curate-") as tmp:
+        items = source_items(sources, Path(tmp) / "sources")
+        stages = build_stages(config, tmp, store, prefix)
+        log.info("curate", name=name, version=version, sources=len(items))
+        done = runner.run(stages, list(items))
+        info = publish(
+            store, name, version, done, bucket_edges=config.pipeline.motion_bucket_edges,
+            config=config.model_dump(mode="json"), code_version=code_version(),
+            extra={"funnel": funnel(done), "stages": describe_pipeline(stages).splitlines()},
+        )
+    log.info("published", name=name, version=version, kept=info.clips_kept, clips=info.clips_in)
+    return info

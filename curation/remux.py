@@ -1,0 +1,140 @@
+"""Stream-copy clipping with PyAV: cut at keyframes, never re-encode.
+
+Frame indices are display-order positions of the video packets (0-based) and
+spans are ``[start, end)``. A clip starts at a keyframe (closed GOPs assumed:
+leading pictures before the keyframe are dropped) and ends at the last point
+≤ the requested end where the packets copied so far decode on their own — with
+B-frames a frame may reference a later one, so not every end is possible.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+
+
+@dataclass(frozen=True)
+class PacketIndex:
+    """Where the frames of a video's first stream are.
+
+    Attributes:
+        pts: presentation timestamps in display order (``pts[i]`` is frame ``i``'s).
+        decode_order: display index of each packet, in decode (file) order.
+        keyframes: ascending display indices of keyframes.
+        time_base: seconds per pts tick.
+    """
+
+    pts: list[int]
+    decode_order: list[int]
+    keyframes: list[int]
+    time_base: Fraction
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames (packets) in the stream."""
+        return len(self.pts)
+
+    def seconds(self, frame: int) -> float:
+        """Time of frame ``frame`` (may be ``num_frames``: the end of the last frame) from frame 0."""
+        if frame < len(self.pts):
+            return float((self.pts[frame] - self.pts[0]) * self.time_base)
+        step = self.pts[-1] - self.pts[-2] if len(self.pts) > 1 else 0
+        return float((self.pts[-1] + step - self.pts[0]) * self.time_base)
+
+
+def index_packets(path: str | Path) -> PacketIndex:
+    """Demux (no decoding) the first video stream of ``path``.
+
+    Raises:
+        ValueError: a packet has no pts, or there is no video packet.
+    """
+    raw: list[tuple[int, bool]] = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        time_base = stream.time_base or Fraction(1, 1)
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            if packet.pts is None:
+                raise ValueError(f"{path}: packet without pts")
+            raw.append((int(packet.pts), bool(packet.is_keyframe)))
+    if not raw:
+        raise ValueError(f"{path}: no video packets")
+    pts = sorted(p for p, _ in raw)
+    rank = {p: i for i, p in enumerate(pts)}
+    decode_order = [rank[p] for p, _ in raw]
+    keyframes = sorted(rank[p] for p, key in raw if key)
+    return PacketIndex(pts, decode_order, keyframes, Fraction(time_base))
+
+
+def plan_span(
+    index: PacketIndex, start: int, end: int, snap: Literal["before", "after"] = "before", slack: int = 0
+) -> tuple[int, int] | None:
+    """The frames ``[a, b)`` a stream copy of ``[start, end)`` can write.
+
+    ``a`` is the last keyframe at or before ``start + slack`` (``snap="before"``)
+    or the first at or after ``start - slack`` (``"after"``): ``slack`` absorbs a
+    cut detected a frame or two off the keyframe an encoder put at the real cut.
+    ``b`` is the largest end ≤ ``end`` at which the packets of ``[a, b)`` are a
+    decode-order run with all their references.
+
+    Returns:
+        ``(a, b)``, or None when no non-empty clip is possible.
+    """
+    if snap == "before":
+        k = bisect.bisect_right(index.keyframes, start + slack) - 1
+        if k < 0:
+            return None
+    else:
+        k = bisect.bisect_left(index.keyframes, start - slack)
+        if k >= len(index.keyframes):
+            return None
+    a = index.keyframes[k]
+    first = index.decode_order.index(a)
+    seen, top, best = 0, a - 1, a
+    for frame in index.decode_order[first:]:
+        if frame < a:
+            continue  # leading picture of an open GOP: not decodable without the previous GOP
+        seen += 1
+        top = max(top, frame)
+        if top + 1 > end:
+            break
+        if top - a + 1 == seen:  # frames a..top all present: a closed, decodable prefix
+            best = top + 1
+    return (a, best) if best > a else None
+
+
+def copy_span(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: int) -> None:
+    """Write frames ``[a, b)`` (from :func:`plan_span`) of ``src`` to ``dest`` by stream copy.
+
+    Timestamps are shifted so the clip's first frame has pts 0.
+
+    Raises:
+        ValueError: fewer packets than ``b - a`` were found (damaged source).
+    """
+    wanted = set(index.pts[a:b])
+    offset = index.pts[a]
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        in_stream = inp.streams.video[0]
+        out_stream = out.add_stream_from_template(in_stream)
+        inp.seek(offset, stream=in_stream, backward=True, any_frame=False)
+        for packet in inp.demux(in_stream):
+            if not packet.size or packet.pts not in wanted:
+                if written == b - a and packet.pts is not None and packet.pts > index.pts[b - 1]:
+                    break
+                continue
+            packet.pts -= offset
+            if packet.dts is not None:
+                packet.dts -= offset
+            packet.stream = out_stream
+            out.mux(packet)
+            written += 1
+    if written != b - a:
+        raise ValueError(f"{src}: copied {written} of {b - a} frames of [{a}, {b})")

@@ -1,0 +1,42 @@
+"""Upload: publish each kept clip to ``<prefix>/clips/<clip_id>.mp4`` in the object store.
+
+Runs after the filters, so only kept clips are stored. Store errors are not
+item errors: transient ones are retried by the store and then propagate (the
+runner re-raises them) so the task is retried as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from curation.items import ClipItem, Item
+from curation.stages.base import Resources, Stage
+
+if TYPE_CHECKING:
+    from vidforge.store import ObjectStore
+
+
+def clip_key(prefix: str, clip_id: str) -> str:
+    """Object key of a clip under a dataset prefix."""
+    return f"{prefix}/clips/{clip_id}.mp4"
+
+
+class UploadStage(Stage):
+    """Fill ``uri`` by uploading ``clip_path``."""
+
+    name: ClassVar[str] = "upload"
+    requires: ClassVar[frozenset[str]] = frozenset({"clip_id", "clip_path"})
+    populates: ClassVar[frozenset[str]] = frozenset({"uri"})
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+    consumes: ClassVar[type[Item]] = ClipItem
+
+    def __init__(self, store: ObjectStore, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def process(self, batch: list[Item]) -> list[Item]:
+        """Upload every clip of the batch."""
+        for clip in batch:
+            assert isinstance(clip, ClipItem)
+            clip.uri = self.store.put_file(clip.clip_path, clip_key(self.prefix, clip.clip_id))
+        return batch

@@ -1,0 +1,307 @@
+"""Synthetic test videos with known ground truth (real H.264 mp4 via PyAV).
+
+Each shot is a camera pan at a constant speed over a seeded texture of smooth
+colour blobs and sharp shapes, so the true optical flow of every pixel (outside
+an overlaid caption box) is the shot's ``speed`` in px/frame. Consecutive shots
+use hues far apart, so a hard cut is an unambiguous content change. Fades blend
+to/from black; text is drawn with ``cv2.putText`` at a fixed place.
+
+Frame indices are 0-based; every span ``[start, end)`` has an exclusive end. A
+*cut* is the first frame index of a new shot (0 is never a cut). By default the
+encoder places a keyframe at every shot start (as real encoders do with scene-cut
+detection) and otherwise every ``gop`` frames.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from curation.sidecar import write_sidecar
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One shot.
+
+    Attributes:
+        num_frames: length in frames (≥ 1).
+        speed: camera pan speed in px/frame at the video's resolution (0 = static).
+        direction_deg: pan direction in degrees (0 = content moves right, 90 = down).
+        text: text drawn on every frame of the shot ("" for none).
+        fade_in: frames at the start fading in from black (first frame fully black).
+        fade_out: frames at the end fading out to black (last frame fully black).
+    """
+
+    num_frames: int
+    speed: float = 0.0
+    direction_deg: float = 0.0
+    text: str = ""
+    fade_in: int = 0
+    fade_out: int = 0
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """A video: its shots and encoding. ``gop`` is the keyframe interval in frames."""
+
+    shots: tuple[ShotSpec, ...]
+    width: int = 160
+    height: int = 120
+    fps: int = 24
+    gop: int = 12
+    keyframe_at_cuts: bool = True
+    crf: int = 18
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ShotTruth:
+    """Ground truth of one written shot ``[start_frame, end_frame)``."""
+
+    start_frame: int
+    end_frame: int
+    speed: float
+    text: str
+    text_area: float
+    fade_in: int
+    fade_out: int
+    caption_image: str
+    caption_video: str
+    caption_summary: str
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """What :func:`write_video` wrote: geometry, cuts and per-shot truth."""
+
+    path: str
+    width: int
+    height: int
+    fps: int
+    num_frames: int
+    gop: int
+    cuts: list[int]
+    hard_cuts: list[int]
+    fade_cuts: list[int]
+    keyframes: list[int]
+    shots: list[ShotTruth] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the sidecar payload)."""
+        return asdict(self)
+
+
+def _hue_for(seed: int, index: int) -> int:
+    """OpenCV hue (0..179) for shot ``index``: consecutive shots differ by ≥ 60°."""
+    return int((seed * 37 + index * 67) % 180)
+
+
+def _texture(rng: np.random.Generator, h: int, w: int, hue: int) -> np.ndarray:
+    """A BGR canvas: smooth colour blobs around ``hue`` plus sharp random shapes."""
+    small = rng.random((max(2, h // 16), max(2, w // 16), 2)).astype(np.float32)
+    blobs = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    hsv = np.empty((h, w, 3), np.uint8)
+    hsv[..., 0] = (hue + (blobs[..., 0] * 30).astype(np.int32)) % 180
+    hsv[..., 1] = np.clip(120 + blobs[..., 1] * 135, 0, 255).astype(np.uint8)
+    hsv[..., 2] = np.clip(90 + blobs[..., 0] * 150, 0, 255).astype(np.uint8)
+    canvas = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    for _ in range(max(4, h * w // 3000)):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        size = int(rng.integers(4, 14))
+        if rng.random() < 0.5:
+            cv2.circle(canvas, (x, y), size, colour, -1, cv2.LINE_AA)
+        else:
+            cv2.rectangle(canvas, (x, y), (x + 2 * size, y + size), colour, -1)
+    return canvas
+
+
+def _text_box(text: str, width: int, height: int) -> tuple[tuple[int, int], float, int]:
+    """Text origin, font scale and thickness fitted to ~80 % of the frame width."""
+    scale = 1.0
+    (tw, _), _ = cv2.getTextSize(text, _FONT, scale, 2)
+    scale = min(1.2, 0.8 * width / max(tw, 1))
+    (tw, _th), base = cv2.getTextSize(text, _FONT, scale, 2)
+    return ((width - tw) // 2, height - base - 4), scale, 2
+
+
+def text_area_fraction(text: str, width: int, height: int) -> float:
+    """Area of the box :func:`write_video` draws ``text`` in, as a fraction of the frame."""
+    if not text:
+        return 0.0
+    _, scale, thick = _text_box(text, width, height)
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
+    return float(tw * (th + base)) / float(width * height)
+
+
+def _render_shot(spec: VideoSpec, shot: ShotSpec, index: int) -> list[np.ndarray]:
+    """The BGR frames of one shot."""
+    rng = np.random.default_rng([spec.seed, index])
+    theta = math.radians(shot.direction_deg)
+    dx, dy = shot.speed * math.cos(theta), shot.speed * math.sin(theta)
+    travel_x, travel_y = abs(dx) * shot.num_frames, abs(dy) * shot.num_frames
+    ch, cw = int(spec.height + travel_y + 8), int(spec.width + travel_x + 8)
+    canvas = _texture(rng, ch, cw, _hue_for(spec.seed, index))
+    # The view moves opposite to the content: content moving +x means the window moves -x.
+    x0 = 4 + spec.width / 2 + (travel_x if dx > 0 else 0.0)
+    y0 = 4 + spec.height / 2 + (travel_y if dy > 0 else 0.0)
+    frames = []
+    for t in range(shot.num_frames):
+        centre = (x0 - dx * t - 0.5, y0 - dy * t - 0.5)
+        frame = cv2.getRectSubPix(canvas, (spec.width, spec.height), centre)
+        if shot.text:
+            org, scale, thick = _text_box(shot.text, spec.width, spec.height)
+            cv2.putText(frame, shot.text, org, _FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        alpha = 1.0
+        if shot.fade_in and t < shot.fade_in:
+            alpha = t / shot.fade_in
+        if shot.fade_out and t >= shot.num_frames - shot.fade_out:
+            alpha = min(alpha, (shot.num_frames - 1 - t) / shot.fade_out)
+        if alpha < 1.0:
+            frame = (frame.astype(np.float32) * alpha).astype(np.uint8)
+        frames.append(frame)
+    return frames
+
+
+def _captions(spec: VideoSpec, shot: ShotSpec, index: int) -> tuple[str, str, str]:
+    """Image, video and summary captions describing a shot."""
+    names = ["red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta", "pink"]
+    colour = names[int(_hue_for(spec.seed, index) / 180 * len(names)) % len(names)]
+    image = f"{colour} blobs and shapes" + (f" with the text '{shot.text}'" if shot.text else "")
+    if shot.speed == 0:
+        motion = "a static shot"
+    else:
+        pace = "slow" if shot.speed < 1 else "steady" if shot.speed < 3 else "fast"
+        motion = f"a {pace} pan at {shot.speed:g} px/frame"
+    fades = " fading in" if shot.fade_in else ""
+    fades += " fading out" if shot.fade_out else ""
+    return image, f"{motion}{fades}", f"{image}, {motion}{fades}"
+
+
+def _encode(frames: list[np.ndarray], spec: VideoSpec, path: Path, key_at: set[int]) -> list[int]:
+    """Encode BGR frames as H.264 yuv420p; return the keyframe indices written."""
+    params = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(spec.fps))
+        stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, spec.fps)
+        stream.options = {"crf": str(spec.crf), "preset": "veryfast", "x264-params": params,
+                          "forced-idr": "1"}
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = i
+            if i in key_at:
+                frame.pict_type = av.video.frame.PictureType.I
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with av.open(str(path)) as src:
+        packets = [(p.pts, p.is_keyframe) for p in src.demux(src.streams.video[0]) if p.size]
+    order = sorted(pts for pts, _ in packets)
+    return sorted(order.index(pts) for pts, key in packets if key)
+
+
+def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
+    """Render ``spec`` to an mp4 at ``path`` plus its sidecar ``<stem>.json``.
+
+    Returns:
+        The ground truth (also written, with per-shot captions, to the sidecar).
+    """
+    if not spec.shots or any(s.num_frames < 1 for s in spec.shots):
+        raise ValueError("a video needs at least one shot of at least one frame")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames: list[np.ndarray] = []
+    shots: list[ShotTruth] = []
+    for i, shot in enumerate(spec.shots):
+        start = len(frames)
+        frames.extend(_render_shot(spec, shot, i))
+        image, video, summary = _captions(spec, shot, i)
+        area = text_area_fraction(shot.text, spec.width, spec.height)
+        shots.append(ShotTruth(start, len(frames), shot.speed, shot.text, area,
+                               shot.fade_in, shot.fade_out, image, video, summary))
+    cuts = [s.start_frame for s in shots[1:]]
+    fade_cuts = [s.start_frame for prev, s in itertools.pairwise(shots)
+                 if prev.fade_out or s.fade_in]
+    key_at = {0, *cuts} if spec.keyframe_at_cuts else {0}
+    keyframes = _encode(frames, spec, path, key_at)
+    truth = GroundTruth(str(path), spec.width, spec.height, spec.fps, len(frames), spec.gop, cuts,
+                        [c for c in cuts if c not in fade_cuts], fade_cuts, keyframes, shots)
+    write_sidecar(path, truth.to_dict())
+    return truth
+
+
+def demo_specs(seed: int = 0) -> dict[str, VideoSpec]:
+    """The demo suite: hard cuts at several speeds, a fade with text, fast motion, a short shot."""
+    return {
+        "cuts": VideoSpec(seed=seed, shots=(
+            ShotSpec(40, speed=0.0), ShotSpec(53, speed=0.5), ShotSpec(47, speed=2.0),
+            ShotSpec(52, speed=4.0, direction_deg=30))),
+        "fade_text": VideoSpec(seed=seed + 1, shots=(
+            ShotSpec(60, speed=1.0, text="SALE 50%", fade_out=8),
+            ShotSpec(55, speed=2.0, direction_deg=180, fade_in=8),
+            ShotSpec(45, speed=0.0, text="hello"))),
+        "fast": VideoSpec(seed=seed + 2, shots=(
+            ShotSpec(110, speed=6.0), ShotSpec(50, speed=1.0, direction_deg=90))),
+        "short_shot": VideoSpec(seed=seed + 3, keyframe_at_cuts=False, shots=(
+            ShotSpec(50, speed=1.5, direction_deg=200), ShotSpec(16, speed=3.0),
+            ShotSpec(62, speed=0.25, direction_deg=270))),
+    }
+
+
+def make_demo_suite(out_dir: str | Path, seed: int = 0) -> list[GroundTruth]:
+    """Write the demo suite (4 videos, ≤ 7 s each at 24 fps) into ``out_dir``."""
+    out = Path(out_dir)
+    return [write_video(spec, out / f"{name}.mp4") for name, spec in demo_specs(seed).items()]
+
+
+def _top_level_boxes(data: bytes) -> list[tuple[str, int, int]]:
+    """(type, start, end) of the top-level ISO-BMFF boxes in ``data``."""
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8].decode("latin-1")
+        if size < 8:
+            break
+        boxes.append((kind, pos, pos + size))
+        pos += size
+    return boxes
+
+
+def write_corrupt(path: str | Path, mode: str = "truncated", seed: int = 0) -> Path:
+    """Write a broken mp4 at ``path``, built from a real encoded video.
+
+    Args:
+        mode: ``"truncated"`` keeps the first 2 KiB (no ``moov`` index: the file
+            does not open); ``"no_frames"`` moves the index first and cuts the
+            file right after it (it opens, has a video stream, no frame decodes).
+    """
+    if mode not in ("truncated", "no_frames"):
+        raise ValueError(f"unknown corrupt mode {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    full = path.with_name(f".{path.stem}.full.mp4")
+    write_video(VideoSpec(shots=(ShotSpec(24, speed=1.0),), seed=seed), full)
+    data = full.read_bytes()
+    full.unlink()
+    full.with_suffix(".json").unlink(missing_ok=True)
+    if mode == "truncated":
+        path.write_bytes(data[:2048])
+        return path
+    boxes = {kind: (start, end) for kind, start, end in _top_level_boxes(data)}
+    (m0, m1), (d0, _d1) = boxes["moov"], boxes["mdat"]
+    header = data[: boxes["ftyp"][1]]
+    # Chunk offsets in moov point into mdat; after moving moov first, they'd be wrong,
+    # which does not matter: the mdat payload is cut off anyway.
+    path.write_bytes(header + data[m0:m1] + data[d0 : d0 + 16])
+    return path

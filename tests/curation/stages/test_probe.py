@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from curation.items import Item, SourceItem
+from curation.runner import run_stage
+from curation.stages.probe import ProbeStage
+from curation.synthetic import GroundTruth, write_corrupt
+
+
+def _src(path: Path | str) -> SourceItem:
+    return SourceItem(source_id=Path(path).stem, source_uri=f"file://{path}", source_path=str(path))
+
+
+def _audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 16000, i * 1024, Fraction(1, 16000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_probe_reads_geometry(demo_by_name: dict[str, GroundTruth], bikes: Path) -> None:
+    truth = demo_by_name["cuts"]
+    src, bike = _src(truth.path), _src(bikes)
+    ProbeStage().process([src, bike])
+    assert (src.fps, src.width, src.height, src.num_frames) == (truth.fps, truth.width, truth.height,
+                                                               truth.num_frames)
+    assert src.duration_s == pytest.approx(truth.num_frames / truth.fps)
+    assert (bike.fps, bike.width, bike.height, bike.num_frames) == (25.0, 640, 272, 250)
+
+
+def test_bad_inputs_are_quarantined_with_stable_codes(tmp_path: Path, bikes: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    cases = {
+        "probe:not_found": tmp_path / "missing.mp4",
+        "probe:empty_file": empty,
+        "probe:unreadable": write_corrupt(tmp_path / "trunc.mp4", mode="truncated"),
+        "probe:no_frames": write_corrupt(tmp_path / "noframes.mp4", mode="no_frames"),
+        "probe:no_video_stream": _audio_only(tmp_path / "audio.m4a"),
+    }
+    items: list[Item] = [_src(p) for p in cases.values()] + [_src(bikes)]
+    out = run_stage(ProbeStage(), items)
+    assert [it.reason for it in out] == [*cases, ""]
+    assert all(it.error for it in out[:-1]) and out[-1].kept

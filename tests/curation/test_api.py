@@ -1,0 +1,22 @@
+from pathlib import Path
+
+import pytest
+
+from curation.api import curate_task
+from curation.synthetic import GroundTruth, write_corrupt
+from vidforge.dataset import load_dataset
+from vidforge.store import LocalStore
+
+
+def test_curate_task_uses_configured_store_and_returns_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_suite: list[GroundTruth]
+) -> None:
+    monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
+    corrupt = write_corrupt(tmp_path / "bad.mp4")
+    sources = [str(demo_suite[0].path), str(corrupt)]
+    summary = curate_task(sources, "unit", "v7")
+    assert summary["name"] == "unit" and summary["version"] == "v7"
+    assert summary["inputs"] == 2 and summary["sources_quarantined"] == 1
+    assert summary["clips_in"] == summary["clips_kept"] + summary["clips_filtered"] + summary["clips_quarantined"]
+    ds = load_dataset(LocalStore(tmp_path / "home" / "store"), "unit", "v7")
+    assert len(ds.manifest) == summary["clips_in"]
