@@ -1,0 +1,36 @@
+"""Run the generation service with uvicorn: ``run(settings)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vidforge.logging import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from vidforge.settings import Settings
+
+
+def run(settings: Settings) -> None:
+    """Serve on ``settings.serving.host:port`` until interrupted (blocks).
+
+    Logging is configured from ``settings.log_level`` / ``log_json`` first;
+    uvicorn's own loggers go through the same stdlib root handler. Process-wide
+    knobs (torch threads) are applied here, not in the app factory.
+    """
+    import uvicorn
+
+    from services.serving.app import create_app
+    from services.serving.options import ServingOptions
+
+    configure_logging(settings.log_level, settings.log_json)
+    options = ServingOptions.from_env()
+    if options.torch_threads:
+        import torch
+
+        torch.set_num_threads(options.torch_threads)
+    app = create_app(settings, options=options)
+    get_logger(__name__).info(
+        "serving starts", host=settings.serving.host, port=settings.serving.port,
+        model=settings.registry.model_name, alias=settings.serving.alias,
+    )
+    uvicorn.run(app, host=settings.serving.host, port=settings.serving.port, log_config=None)

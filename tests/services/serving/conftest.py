@@ -1,0 +1,287 @@
+"""Fixtures for the generation service: tiny real models in a LocalStore, a real SQLite registry.
+
+The tiny pipeline is built once per session (``build_pipeline`` + ``save_pipeline``);
+version 2 is the same architecture with perturbed UNet weights, so the two
+versions generate different videos from the same seed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from services.registry.store import RegistryStore
+from vidforge.digest import sha256_tree
+from vidforge.settings import Settings, get_settings
+from vidforge.store import LocalStore
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from services.serving.watcher import LoadedModel
+
+ROOT = Path(__file__).resolve().parents[3]
+MODEL = "vidforge-i2v"
+#: Request defaults written into every test artefact's vidforge.json.
+DEFAULTS = {"height": 64, "width": 64, "num_frames": 4, "fps": 6, "num_inference_steps": 2}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A saved tiny pipeline directory in the test store."""
+
+    uri: str
+    sha256: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Two different tiny model versions."""
+
+    store: LocalStore
+    v1: Artifact
+    v2: Artifact
+
+
+def _save(store: LocalStore, pipe: object, key: str) -> Artifact:
+    from training.model import save_pipeline
+
+    path = store.local_path(key)
+    save_pipeline(pipe, path)  # type: ignore[arg-type]
+    (path / "vidforge.json").write_text(json.dumps({**DEFAULTS, "stage": "test", "run_id": key}))
+    return Artifact(uri=store.uri(key), sha256=sha256_tree(path), path=path)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Run each test's tiny models on one intra-op thread, then restore the count.
+
+    A tiny model gains nothing from more, and OpenMP workers spinning on a
+    shared CI box slow these tests down by more than an order of magnitude.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
+    """Versions 1 and 2 of a tiny random-init SVD pipeline, saved in a LocalStore."""
+    import torch
+
+    from training.model import build_pipeline, load_model_config
+
+    store = LocalStore(tmp_path_factory.mktemp("serving-store"))
+    pipe = build_pipeline(load_model_config("tiny"), seed=0)
+    v1 = _save(store, pipe, "models/tiny/v1")
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in pipe.unet.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=gen))
+    v2 = _save(store, pipe, "models/tiny/v2")
+    assert v1.sha256 != v2.sha256
+    return Artifacts(store=store, v1=v1, v2=v2)
+
+
+@pytest.fixture
+def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[RegistryStore]:
+    """A migrated SQLite registry with version 1 registered and aliased ``production``."""
+    store = RegistryStore.open(f"sqlite:///{tmp_path / 'reg.db'}")
+    store.create_version(MODEL, artifact_uri=artifacts.v1.uri, sha256=artifacts.v1.sha256, run_id="r1")
+    store.set_alias(MODEL, "production", 1)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, registry: RegistryStore) -> Settings:
+    """Settings pointing at the temp registry and a temp cache; fast polling, small limits."""
+    return get_settings(
+        overrides={
+            "home": str(tmp_path / "home"),
+            "registry": {"db_url": registry.db_url, "model_name": MODEL},
+            "serving": {
+                "poll_interval_s": 0.2,
+                "cache_dir": str(tmp_path / "cache"),
+                "max_frames": 8,
+                "max_steps": 50,
+            },
+        }
+    )
+
+
+def _png_bytes(seed: int = 0, size: tuple[int, int] = (64, 64), fmt: str = "PNG") -> bytes:
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def _decode_mp4(data: bytes) -> np.ndarray:
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+@pytest.fixture
+def png() -> Callable[..., bytes]:
+    """``png(seed=0, size=(w, h), fmt="PNG")``: encoded random RGB image bytes."""
+    return _png_bytes
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    """``wait_for(predicate, timeout=20, what=...)``: poll every 50 ms, fail on timeout."""
+    return _wait_for
+
+
+@pytest.fixture
+def decode_mp4() -> Callable[[bytes], np.ndarray]:
+    """``decode_mp4(data)``: ``(T, H, W, 3)`` uint8 RGB frames decoded with PyAV."""
+    return _decode_mp4
+
+
+@pytest.fixture(scope="session")
+def tiny_model(artifacts: Artifacts) -> LoadedModel:
+    """Version 1 loaded straight from its directory (for queue and generation unit tests)."""
+    from datetime import UTC, datetime
+
+    from services.serving.params import ModelDefaults
+    from services.serving.watcher import LoadedModel, ModelInfo
+    from training.model import load_pipeline
+
+    pipe = load_pipeline(artifacts.v1.path)
+    pipe.set_progress_bar_config(disable=True)
+    info = ModelInfo(
+        name=MODEL, version=1, sha256=artifacts.v1.sha256, artifact_uri=artifacts.v1.uri, run_id="r1",
+        dataset_version="", path=str(artifacts.v1.path), loaded_at=datetime.now(UTC),
+    )
+    return LoadedModel(info, pipe, ModelDefaults(**DEFAULTS))
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(options=None, load=True, worker=True, start_background=False)``.
+
+    Builds an app on the test settings and enters its TestClient (lifespan on).
+    By default the watcher is polled once by hand (``load``) and the job worker
+    started (``worker``), so tests are deterministic without the poll thread.
+    """
+    from fastapi.testclient import TestClient
+
+    from services.serving.app import create_app
+    from services.serving.options import ServingOptions
+
+    clients: list[TestClient] = []
+
+    def make(
+        options: ServingOptions | None = None, *, load: bool = True, worker: bool = True,
+        start_background: bool = False,
+    ) -> TestClient:
+        app = create_app(settings, start_background=start_background, options=options or ServingOptions())
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        if load:
+            assert app.state.serving.watcher.refresh_now().outcome == "loaded"
+        if worker:
+            app.state.serving.jobs.start()
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    module, func = entry.split(":")
+    port = _free_port()
+    overrides: dict[str, Any] = {
+        "home": str(settings.home), "log_json": True,
+        "registry": settings.registry.model_dump(),
+        "serving": {**settings.serving.model_dump(), "port": port, "host": "127.0.0.1"},
+    }
+    code = (
+        "import json, sys\n"
+        "from vidforge.settings import get_settings\n"
+        f"from {module} import {func}\n"
+        f"{func}(get_settings(overrides=json.loads(sys.argv[1])))\n"
+    )
+    env = {**os.environ, "VIDFORGE_SERVING_TORCH_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(overrides)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def spawn_server() -> Callable[..., Any]:
+    """``with spawn_server("module:function", settings) as (proc, base_url)``.
+
+    Runs ``function(settings)`` in a child Python on a free 127.0.0.1 port with
+    JSON logs (stdout+stderr piped to ``proc.stdout``); SIGINTs it on exit.
+    """
+    return _spawn_server
+
+
+def http_ok(url: str) -> bool:
+    """Whether GET ``url`` answers 200 (False while nothing listens)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def ok() -> Callable[[str], bool]:
+    """``ok(url)``: GET answers 200 (False while nothing listens yet)."""
+    return http_ok
