@@ -33,4 +33,4 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     """A structlog logger bound to ``logger=name``."""
-    return structlog.get_logger(logger=name)
+    return structlog.get_logger(logger_name=name)
