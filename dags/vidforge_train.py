@@ -20,7 +20,7 @@ STAGES = ("stage1_image", "stage2_video", "stage3_finetune")
         "dataset": Param("", type="string", description="Dataset name; empty: from the asset event."),
         "version": Param("", type="string", description="Dataset version; empty: from the asset event."),
         "run_id": Param("", type="string", description="Training run id; empty: from the DAG run id."),
-        "launcher": Param("local", enum=["local", "kubernetes", "ray"]),
+        "launcher": Param("local", type="string", description="Launcher name (training.api.LAUNCHERS)."),
     },
 )
 def vidforge_train() -> None:

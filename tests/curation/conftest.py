@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
-# ``tests/curation`` shadows the ``curation`` package as a namespace package when the repo
-# root is not on sys.path (plain ``pytest``, rootdir conftest inserting ``tests/``). Put the
-# root first before anything imports ``curation``. Drop once pyproject sets pythonpath = ["."].
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import av
+import pytest
 
-import av  # noqa: E402
-import pytest  # noqa: E402
-
-from curation.synthetic import GroundTruth, make_demo_suite, write_corrupt  # noqa: E402
-from vidforge.dataset import DatasetInfo  # noqa: E402
-from vidforge.store import LocalStore  # noqa: E402
+from curation.synthetic import GroundTruth, make_demo_suite, write_corrupt
+from vidforge.dataset import DatasetInfo
+from vidforge.store import LocalStore
 
 
 @pytest.fixture(autouse=True, scope="session")

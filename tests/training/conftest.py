@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from train_fixtures import publish_tiny_dataset
+from tests.training.train_fixtures import publish_tiny_dataset
 
 from vidforge.store import LocalStore
 

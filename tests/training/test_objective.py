@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from train_fixtures import video_batch
+from tests.training.train_fixtures import video_batch
 
 from training.model import build_pipeline, load_model_config
 from training.objective import Components, _keep_mask, clip_pixels, denoising_loss

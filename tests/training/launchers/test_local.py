@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from train_fixtures import DATASET, VERSION
+from tests.training.train_fixtures import DATASET, VERSION
 
 from training.api import run_stage
 from training.config import load_stage_config
