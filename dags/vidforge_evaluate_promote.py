@@ -24,10 +24,10 @@ def vidforge_evaluate_promote() -> None:
         return str(pick(context["params"], event_extras(context.get("triggering_asset_events")), "run_id")["run_id"])
 
     @task
-    def evaluate(run_id: str) -> dict[str, Any]:
+    def evaluate(training_run: str) -> dict[str, Any]:
         from evaluation.api import evaluate_run_task
 
-        return evaluate_run_task(run_id)
+        return evaluate_run_task(training_run)
 
     @task
     def register(evaluation: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,6 @@ def vidforge_train() -> None:
         @task(task_id=stage)
         def run(job: dict[str, Any], previous: dict[str, Any] | None = None, **context: Any) -> dict[str, Any]:
             from training.api import run_stage
-
             from vidforge.settings import get_settings
 
             result = run_stage(

@@ -55,7 +55,6 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
     final_stage: str = "stage3_finetune"
     stages: tuple[str, ...] = ("stage1_image", "stage2_video", "stage3_finetune")
-    holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
     max_clips: int = Field(default=4, ge=1)
     sigmas: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0)
     seed: int = 1234

@@ -18,7 +18,6 @@ from evaluation.artifacts import fetch_pipeline_dir, model_meta
 from evaluation.config import EvalConfig
 from evaluation.gate import GateResult, apply_gate
 from evaluation.metrics import HeldoutClip, score
-from vidforge.dataset import load_dataset
 from vidforge.logging import get_logger
 from vidforge.settings import Settings
 from vidforge.store import ObjectStore, open_store
@@ -52,23 +51,23 @@ def current_champion(settings: Settings, alias: str) -> Champion | None:
     return Champion(mv.version, mv.artifact_uri, mv.sha256)
 
 
-def heldout_clips(store: ObjectStore, settings: Settings, result: Any, meta: dict[str, Any],
-                  config: EvalConfig) -> list[HeldoutClip]:
-    """Up to ``max_clips`` held-out clips at the model's size, first window of each."""
-    from training.data import ClipDataset, FrameSpec, split_clips
+def heldout_clips(store: ObjectStore, settings: Settings, result: Any, config: EvalConfig) -> list[HeldoutClip]:
+    """Up to ``max_clips`` held-out clips, split and sized exactly as the final stage trained.
 
-    ds = load_dataset(store, result.dataset_name, result.dataset_version)
-    _, holdout = split_clips(ds.kept, config.holdout_fraction)
-    if holdout.empty:
+    Raises:
+        ValueError: the dataset has no held-out clips.
+    """
+    from training.config import load_stage_config
+    from training.data import holdout_samples
+
+    stage_cfg = load_stage_config(config.final_stage)
+    samples = holdout_samples(store, stage_cfg, result.dataset_name, result.dataset_version, settings.store)
+    if not samples:
         raise ValueError(f"dataset {result.dataset_name}/{result.dataset_version} has no held-out clips")
-    spec = FrameSpec(int(meta["height"]), int(meta["width"]), int(meta["num_frames"]), float(meta["fps"]))
-    data = ClipDataset(holdout.head(config.max_clips), spec, config.seed, settings.store,
-                       ds.info.motion_bucket_edges)
-    out = []
-    for i in range(len(data)):
-        s = data.sample(i, 0.0)
-        out.append(HeldoutClip(s["clip_id"], s["frames"], float(s["fps"]), float(s["motion_bucket"])))
-    return out
+    return [
+        HeldoutClip(s["clip_id"], s["frames"], float(s["fps"]), float(s["motion_bucket"]))
+        for s in samples[: config.max_clips]
+    ]
 
 
 def _score_dir(path: Path, clips: list[HeldoutClip], config: EvalConfig, device: str) -> tuple[dict, list]:
@@ -90,8 +89,8 @@ def evaluate_run(settings: Settings, run_id: str, config: EvalConfig) -> dict[st
     champion = current_champion(settings, config.promotion.alias)
     with tempfile.TemporaryDirectory(prefix="vf-eval-") as tmp:
         cand_dir = fetch_pipeline_dir(result.checkpoint_uri, Path(tmp) / "candidate", settings.store, result.sha256)
-        meta = model_meta(cand_dir)
-        clips = heldout_clips(store, settings, result, meta, config)
+        model_meta(cand_dir)  # refuses a directory that is not a vidforge artefact
+        clips = heldout_clips(store, settings, result, config)
         log.info("evaluating", run_id=run_id, clips=len(clips), champion=champion and champion.version)
         cand, cand_videos = _score_dir(cand_dir, clips, config, settings.serving.device)
         champ, champ_videos = None, None

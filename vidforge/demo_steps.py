@@ -107,10 +107,8 @@ def step_inputs(ctx: DemoContext, console: Console) -> list[str]:
     _run(ctx, console, "synthetic videos with ground truth written", "synth.log",
          [_bin("vidforge"), "synth", str(inputs)])
     shutil.copy(bikes_path(), inputs / "bikes.mp4")
-    first = sorted(inputs.glob("*.mp4"))[0].read_bytes()
-    (inputs / "corrupt_truncated.mp4").write_bytes(first[: len(first) // 3])
     sources = sorted(str(p) for p in inputs.glob("*.mp4"))
-    console.print(f"  inputs: {len(sources)} videos (synthetic, bikes.mp4, one truncated on purpose)")
+    console.print(f"  inputs: {len(sources)} videos (synthetic with ground truth, bikes.mp4, one corrupt on purpose)")
     return sources
 
 

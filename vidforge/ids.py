@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 
 def new_id(prefix: str) -> str:
-    """``<prefix>-YYYYmmddTHHMMSS-<6 hex>``: sorts by creation time."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    """``<prefix>-yyyymmddthhmmss-<6 hex>``: lower case, sorts by creation time."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
 
 

@@ -30,6 +30,8 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=lvl, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "urllib3", "botocore", "matplotlib", "PIL"):
+        logging.getLogger(chatty).setLevel(max(lvl, logging.WARNING))
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

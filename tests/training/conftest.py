@@ -1,4 +1,4 @@
-"""Fixtures for training tests (helpers live in ``train_fixtures``)."""
+"""Fixtures for training tests (helpers live in ``tests.support.tiny_dataset``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.training.train_fixtures import publish_tiny_dataset
 
+from tests.support.tiny_dataset import publish_tiny_dataset
 from vidforge.store import LocalStore
 
 if TYPE_CHECKING:

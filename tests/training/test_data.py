@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from tests.training.train_fixtures import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE, DATASET, VERSION, encode_mp4, square_frames
 
+from tests.support.tiny_dataset import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE, DATASET, VERSION, encode_mp4, square_frames
 from training.config import load_stage_config
 from training.data import (
     ClipDataset,

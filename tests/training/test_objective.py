@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from tests.training.train_fixtures import video_batch
 
+from tests.support.tiny_dataset import video_batch
 from training.model import build_pipeline, load_model_config
 from training.objective import Components, _keep_mask, clip_pixels, denoising_loss
 

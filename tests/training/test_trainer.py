@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.training.train_fixtures import DATASET, VERSION
 
+from tests.support.tiny_dataset import DATASET, VERSION
 from training.checkpoint import VIDFORGE_JSON_KEYS, list_steps, load_state
 from training.config import load_stage_config
 from training.freeze import is_temporal

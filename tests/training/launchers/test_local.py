@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.training.train_fixtures import DATASET, VERSION
 
+from tests.support.tiny_dataset import DATASET, VERSION
 from training.api import run_stage
 from training.config import load_stage_config
 from training.launchers import LaunchError, LocalLauncher, TrainJob
