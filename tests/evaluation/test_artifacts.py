@@ -35,5 +35,5 @@ def test_s3_artifact_downloaded_and_verified(tmp_path: Path, s3_endpoint: str, s
 
 
 def test_missing_meta_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="vidforge.json"):
+    with pytest.raises(FileNotFoundError, match=r"vidforge\.json"):
         model_meta(tmp_path)

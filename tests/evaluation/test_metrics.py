@@ -28,7 +28,7 @@ def test_to_unit_maps_range() -> None:
 
 
 @pytest.fixture(scope="module")
-def pipe():  # noqa: ANN201
+def pipe():
     from training.model import build_pipeline, load_model_config
 
     return build_pipeline(load_model_config("tiny"), seed=0)
@@ -39,7 +39,7 @@ def _clips(n: int = 2) -> list[HeldoutClip]:
     return [HeldoutClip(f"c{i}", torch.rand(3, 3, 32, 32, generator=g) * 2 - 1, 7.0, 100.0) for i in range(n)]
 
 
-def test_heldout_loss_is_deterministic_and_depends_on_weights(pipe) -> None:  # noqa: ANN001
+def test_heldout_loss_is_deterministic_and_depends_on_weights(pipe) -> None:
     from training.model import build_pipeline, load_model_config
 
     clips = _clips()
@@ -51,7 +51,7 @@ def test_heldout_loss_is_deterministic_and_depends_on_weights(pipe) -> None:  # 
     assert c != a
 
 
-def test_score_returns_every_metric_and_videos(pipe) -> None:  # noqa: ANN001
+def test_score_returns_every_metric_and_videos(pipe) -> None:
     clips = _clips()
     metrics, videos = score(pipe, clips, sigmas=(1.0,), seed=0, steps=2, noise_aug_strength=0.02)
     assert set(metrics) == {"heldout_loss", "first_frame_psnr", "video_psnr", "temporal_psnr", "temporal_gap_db",
