@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,7 +41,13 @@ class RegistrySettings(BaseModel):
 
 
 class ServingSettings(BaseModel):
-    """The generation service."""
+    """The generation service (env ``VIDFORGE_SERVING__<FIELD>``, e.g. ``VIDFORGE_SERVING__MAX_QUEUE``).
+
+    ``webhook_secret`` is the HMAC-SHA256 key of ``POST /v1/admin/reload``; empty
+    (the default) disables the webhook (it answers 404). ``torch_threads`` is the
+    torch intra-op thread count set by ``services.serving.main.run`` (0: torch's
+    default).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -51,6 +57,18 @@ class ServingSettings(BaseModel):
     device: str = "cpu"
     max_frames: int = 32
     max_steps: int = 50
+    webhook_secret: SecretStr = Field(default=SecretStr(""), description="Reload-webhook HMAC key; empty: disabled.")
+    max_queue: int = Field(16, ge=1, description="Queued jobs before submit answers 429.")
+    max_retained: int = Field(256, ge=1, description="Finished jobs (and their mp4s) kept.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest accepted image upload.")
+    max_side: int = Field(1024, ge=1, description="Largest request height/width in pixels.")
+    torch_threads: int = Field(0, ge=0, description="Torch intra-op threads (0: torch's default).")
+
+    @field_serializer("webhook_secret", when_used="json")
+    def _drop_secret(self, _: SecretStr) -> str:
+        # A JSON dump (e.g. settings handed to a launched child) must not carry
+        # the key, nor pydantic's "**********" mask that would read back as a key.
+        return ""
 
 
 class Settings(BaseSettings):

@@ -12,7 +12,6 @@ from services.serving.deps import ServingState
 from services.serving.errors import install_error_handlers
 from services.serving.jobs import JobQueue
 from services.serving.metrics import RequestMetricsMiddleware, ServingMetrics
-from services.serving.options import ServingOptions
 from services.serving.routes import admin, health, jobs
 from services.serving.watcher import AliasSource, ModelWatcher
 from vidforge.settings import Settings
@@ -22,27 +21,25 @@ def create_app(
     settings: Settings,
     *,
     start_background: bool = True,
-    options: ServingOptions | None = None,
     registry_factory: Callable[[], AliasSource] | None = None,
 ) -> FastAPI:
     """A new generation-service app; nothing is shared between apps.
 
     Args:
-        settings: platform settings (``serving.*``, ``registry.*``, ``store``).
+        settings: platform settings (``serving.*`` incl. queue limits and the webhook
+            secret, ``registry.*``, ``store``).
         start_background: start the model watcher and job worker threads with the
             app's lifespan. With False, drive them by hand (``watcher.refresh_now()``,
             ``jobs.run_next()`` or ``jobs.start()``) through ``app.state.serving``.
-        options: extra limits and the webhook secret (default: from the environment).
         registry_factory: opens the registry (default ``RegistryStore.open(db_url)``).
     """
-    options = options or ServingOptions.from_env()
     metrics = ServingMetrics()
     watcher = ModelWatcher(settings, metrics, registry_factory=registry_factory)
     queue = JobQueue(
         Path(settings.serving.cache_dir) / "jobs", metrics,
-        max_queued=options.max_queue, max_retained=options.max_retained,
+        max_queued=settings.serving.max_queue, max_retained=settings.serving.max_retained,
     )
-    state = ServingState(settings=settings, options=options, metrics=metrics, watcher=watcher, jobs=queue)
+    state = ServingState(settings=settings, metrics=metrics, watcher=watcher, jobs=queue)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

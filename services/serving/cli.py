@@ -13,8 +13,8 @@ def serve(settings: Settings) -> None:
 
     Follows ``settings.serving.alias`` of ``settings.registry.model_name`` in the
     registry at ``settings.registry.db_url``; listens on
-    ``settings.serving.host:port``. Extra knobs come from the environment (see
-    :mod:`services.serving.options`).
+    ``settings.serving.host:port``. Every knob (limits, webhook secret, torch
+    threads) is a field of :class:`vidforge.settings.ServingSettings`.
     """
     from services.serving.main import run
 

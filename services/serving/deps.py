@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from services.serving.jobs import JobQueue
 from services.serving.metrics import ServingMetrics
-from services.serving.options import ServingOptions
 from services.serving.params import Limits
 from services.serving.watcher import ModelWatcher
 from vidforge.settings import Settings
@@ -20,7 +19,6 @@ class ServingState:
     """The per-app objects ``create_app`` builds (``app.state.serving``)."""
 
     settings: Settings
-    options: ServingOptions
     metrics: ServingMetrics
     watcher: ModelWatcher
     jobs: JobQueue
@@ -58,20 +56,12 @@ def get_metrics(state: StateDep) -> ServingMetrics:
     return state.metrics
 
 
-def get_options(state: StateDep) -> ServingOptions:
-    """The app's extra options (webhook secret, queue and upload limits)."""
-    return state.options
-
-
-OptionsDep = Annotated[ServingOptions, Depends(get_options)]
-
-
-def get_limits(settings: SettingsDep, options: OptionsDep) -> Limits:
-    """Request limits from settings and options."""
+def get_limits(settings: SettingsDep) -> Limits:
+    """Request limits from ``settings.serving``."""
     return Limits(
         max_frames=settings.serving.max_frames,
         max_steps=settings.serving.max_steps,
-        max_side=options.max_side,
+        max_side=settings.serving.max_side,
     )
 
 

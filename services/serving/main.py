@@ -15,20 +15,18 @@ def run(settings: Settings) -> None:
 
     Logging is configured from ``settings.log_level`` / ``log_json`` first;
     uvicorn's own loggers go through the same stdlib root handler. Process-wide
-    knobs (torch threads) are applied here, not in the app factory.
+    knobs (``serving.torch_threads``) are applied here, not in the app factory.
     """
     import uvicorn
 
     from services.serving.app import create_app
-    from services.serving.options import ServingOptions
 
     configure_logging(settings.log_level, settings.log_json)
-    options = ServingOptions.from_env()
-    if options.torch_threads:
+    if settings.serving.torch_threads:
         import torch
 
-        torch.set_num_threads(options.torch_threads)
-    app = create_app(settings, options=options)
+        torch.set_num_threads(settings.serving.torch_threads)
+    app = create_app(settings)
     get_logger(__name__).info(
         "serving starts", host=settings.serving.host, port=settings.serving.port,
         model=settings.registry.model_name, alias=settings.serving.alias,

@@ -48,7 +48,7 @@ class ModelDefaults:
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds the service enforces (from settings and options)."""
+    """Upper bounds the service enforces (from ``settings.serving``)."""
 
     max_frames: int
     max_steps: int

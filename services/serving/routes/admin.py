@@ -1,8 +1,8 @@
 """``/v1/admin/reload``: a signed webhook (e.g. from the registry) that triggers a poll.
 
 The body is opaque; it must carry ``X-Vidforge-Signature: sha256=<hex>``, the
-HMAC-SHA256 of the raw body keyed with ``VIDFORGE_SERVING_WEBHOOK_SECRET``.
-Without a configured secret the endpoint answers 404.
+HMAC-SHA256 of the raw body keyed with ``settings.serving.webhook_secret``
+(env ``VIDFORGE_SERVING__WEBHOOK_SECRET``). Without a configured secret the endpoint answers 404.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from services.serving.deps import OptionsDep, WatcherDep
+from services.serving.deps import SettingsDep, WatcherDep
 from services.serving.errors import BadSignatureError, WebhookDisabledError
 from services.serving.schemas import ErrorPublic, ReloadAccepted
 
@@ -34,14 +34,15 @@ def sign(secret: str, body: bytes) -> str:
 async def reload(
     request: Request,
     watcher: WatcherDep,
-    options: OptionsDep,
+    settings: SettingsDep,
     signature: Annotated[str, Header(alias=SIGNATURE_HEADER)] = "",
 ) -> ReloadAccepted:
     """Verify the signature and wake the model watcher for an immediate poll."""
-    if not options.webhook_secret:
-        raise WebhookDisabledError("the reload webhook is disabled (no VIDFORGE_SERVING_WEBHOOK_SECRET)")
+    secret = settings.serving.webhook_secret.get_secret_value()
+    if not secret:
+        raise WebhookDisabledError("the reload webhook is disabled (no serving.webhook_secret)")
     body = await request.body()
-    if not signature or not hmac.compare_digest(sign(options.webhook_secret, body), signature):
+    if not signature or not hmac.compare_digest(sign(secret, body), signature):
         raise BadSignatureError(f"missing or wrong {SIGNATURE_HEADER} header")
     watcher.trigger()
     model = watcher.current()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
-from services.serving.deps import JobsDep, LimitsDep, OptionsDep, WatcherDep
+from services.serving.deps import JobsDep, LimitsDep, SettingsDep, WatcherDep
 from services.serving.params import JobRequest, load_image, resolve_params
 from services.serving.schemas import ErrorPublic, JobAccepted, JobPublic
 
@@ -26,7 +26,7 @@ def submit_job(
     watcher: WatcherDep,
     jobs: JobsDep,
     limits: LimitsDep,
-    options: OptionsDep,
+    settings: SettingsDep,
     image: Annotated[UploadFile, File(description="Conditioning frame, PNG or JPEG.")],
     fps: OptInt = None,
     motion_bucket_id: OptInt = None,
@@ -45,7 +45,8 @@ def submit_job(
     defaults to a random value that the job's status reports.
     """
     model = watcher.require()
-    pil = load_image(image.file.read(options.max_upload_bytes + 1), options.max_upload_bytes)
+    max_bytes = settings.serving.max_upload_bytes
+    pil = load_image(image.file.read(max_bytes + 1), max_bytes)
     req = JobRequest(
         fps=fps, motion_bucket_id=motion_bucket_id, num_frames=num_frames,
         num_inference_steps=num_inference_steps, seed=seed, height=height, width=width,

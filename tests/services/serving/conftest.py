@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -27,7 +26,7 @@ from PIL import Image
 
 from services.registry.store import RegistryStore
 from vidforge.digest import sha256_tree
-from vidforge.settings import Settings, get_settings
+from vidforge.settings import ServingSettings, Settings, get_settings
 from vidforge.store import LocalStore
 
 if TYPE_CHECKING:
@@ -191,24 +190,29 @@ def tiny_model(artifacts: Artifacts) -> LoadedModel:
 
 @pytest.fixture
 def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
-    """``make_client(options=None, load=True, worker=True, start_background=False)``.
+    """``make_client(serving=None, load=True, worker=True, start_background=False)``.
 
     Builds an app on the test settings and enters its TestClient (lifespan on).
+    ``serving`` sets ``settings.serving`` fields first (validated, e.g.
+    ``{"max_queue": 1}`` or ``{"webhook_secret": "k"}``).
     By default the watcher is polled once by hand (``load``) and the job worker
     started (``worker``), so tests are deterministic without the poll thread.
     """
     from fastapi.testclient import TestClient
 
     from services.serving.app import create_app
-    from services.serving.options import ServingOptions
 
     clients: list[TestClient] = []
 
     def make(
-        options: ServingOptions | None = None, *, load: bool = True, worker: bool = True,
+        serving: dict[str, Any] | None = None, *, load: bool = True, worker: bool = True,
         start_background: bool = False,
     ) -> TestClient:
-        app = create_app(settings, start_background=start_background, options=options or ServingOptions())
+        if serving:
+            checked = ServingSettings.model_validate({**settings.serving.model_dump(), **serving})
+            for name in serving:
+                setattr(settings.serving, name, getattr(checked, name))
+        app = create_app(settings, start_background=start_background)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -236,7 +240,11 @@ def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.P
     overrides: dict[str, Any] = {
         "home": str(settings.home), "log_json": True,
         "registry": settings.registry.model_dump(),
-        "serving": {**settings.serving.model_dump(), "port": port, "host": "127.0.0.1"},
+        "serving": {
+            **settings.serving.model_dump(mode="json"), "port": port, "host": "127.0.0.1",
+            "webhook_secret": settings.serving.webhook_secret.get_secret_value(),  # mode="json" masks it
+            "torch_threads": settings.serving.torch_threads or 1,
+        },
     }
     code = (
         "import json, sys\n"
@@ -244,9 +252,8 @@ def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.P
         f"from {module} import {func}\n"
         f"{func}(get_settings(overrides=json.loads(sys.argv[1])))\n"
     )
-    env = {**os.environ, "VIDFORGE_SERVING_TORCH_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, json.dumps(overrides)], cwd=ROOT, env=env,
+        [sys.executable, "-c", code, json.dumps(overrides)], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:

@@ -9,7 +9,6 @@ import numpy as np
 
 from services.registry.store import RegistryStore
 from services.serving.app import create_app
-from services.serving.options import ServingOptions
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -19,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def test_apps_share_nothing(settings: Settings) -> None:
-    a = create_app(settings, start_background=False, options=ServingOptions())
-    b = create_app(settings, start_background=False, options=ServingOptions())
+    a = create_app(settings, start_background=False)
+    b = create_app(settings, start_background=False)
     sa, sb = a.state.serving, b.state.serving
     assert sa.metrics.registry is not sb.metrics.registry
     assert sa.watcher is not sb.watcher and sa.jobs is not sb.jobs

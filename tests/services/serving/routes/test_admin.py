@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from services.registry.store import RegistryStore
-from services.serving.options import ServingOptions
 from services.serving.routes.admin import SIGNATURE_HEADER, sign
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ def test_disabled_without_secret(make_client: Callable[..., TestClient]) -> None
 
 
 def test_bad_or_missing_signature_is_401(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(ServingOptions(webhook_secret="k"), load=False, worker=False)
+    client = make_client({"webhook_secret": "k"}, load=False, worker=False)
     for headers in ({}, {SIGNATURE_HEADER: sign("wrong", BODY)}, {SIGNATURE_HEADER: sign("k", BODY + b" ")}):
         r = client.post("/v1/admin/reload", content=BODY, headers=headers)
         assert r.status_code == 401 and r.json()["error"] == "bad_signature", headers
@@ -43,7 +42,7 @@ def test_signed_webhook_triggers_immediate_reload(
     artifacts: Artifacts, wait_for: Callable[..., None],
 ) -> None:
     settings.serving.poll_interval_s = 120.0  # only the webhook can make the next poll happen in time
-    client = make_client(ServingOptions(webhook_secret="k"), load=False, worker=False, start_background=True)
+    client = make_client({"webhook_secret": "k"}, load=False, worker=False, start_background=True)
     wait_for(lambda: client.get("/readyz").status_code == 200, what="first load")
     registry.create_version("vidforge-i2v", artifact_uri=artifacts.v2.uri, sha256=artifacts.v2.sha256)
     registry.set_alias("vidforge-i2v", "production", 2)

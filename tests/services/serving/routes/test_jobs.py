@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from services.registry.store import RegistryStore
-from services.serving.options import ServingOptions
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -119,7 +118,7 @@ def test_unknown_job_is_404(make_client: Callable[..., TestClient], method_path:
 
 
 def test_full_queue_is_429(make_client: Callable[..., TestClient], png: Callable[..., bytes]) -> None:
-    client = make_client(ServingOptions(max_queue=1), worker=False)
+    client = make_client({"max_queue": 1}, worker=False)
     assert _submit(client, png(), **SMALL).status_code == 202
     r = _submit(client, png(), **SMALL)
     assert r.status_code == 429 and r.json()["error"] == "queue_full" and "1 waiting" in r.json()["message"]
@@ -158,7 +157,7 @@ def test_invalid_requests_get_clear_4xx(
 
 
 def test_missing_image_and_oversize_upload(make_client: Callable[..., TestClient], png: Callable[..., bytes]) -> None:
-    client = make_client(ServingOptions(max_upload_bytes=200), worker=False)
+    client = make_client({"max_upload_bytes": 200}, worker=False)
     r = client.post("/v1/jobs", data={"fps": "7"})
     assert r.status_code == 422 and r.json() == {"error": "invalid_parameter", "message": "image: Field required"}
     r = _submit(client, png())
