@@ -12,6 +12,7 @@ import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # two full demos; ~5 min on an idle 2-core machine
 def test_demo_runs_end_to_end_twice_and_hot_swaps(tmp_path: Path) -> None:
     import av
 
@@ -25,7 +26,7 @@ def test_demo_runs_end_to_end_twice_and_hot_swaps(tmp_path: Path) -> None:
     for i in range(2):
         out = tmp_path / f"out{i}"
         proc = subprocess.run([vidforge, "demo", "--out-dir", str(out)], env=env, capture_output=True, text=True,
-                              timeout=900, check=False)
+                              timeout=1200, check=False)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         summaries.append(json.loads((out / "summary.json").read_text()))
     first, second = summaries
