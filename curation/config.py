@@ -22,25 +22,42 @@ class _Frozen(BaseModel):
 
 
 class DetectorConfig(_Frozen):
-    """One PySceneDetect detector. Fields a kind does not use are ignored by it.
+    """One detector of the cut cascade (see :mod:`curation.cuts_cascade`).
 
-    ``threshold`` is the kind's own score threshold (content/histogram/hash/
-    threshold detectors); for ``adaptive`` it is the adaptive ratio.
-    ``min_scene_len`` is in frames.
+    ``stride`` sets the detector's effective frame rate (``fps / stride``): it
+    compares frames ``stride`` apart. ``threshold`` is the kind's own score
+    threshold: the mean absolute HSV difference (0..255) for ``content``, the
+    ratio to the neighbouring scores for ``adaptive``, the histogram distance
+    (0..1) for ``histogram``. ``min_content`` is the content score an
+    ``adaptive`` peak must also reach; ``min_scene_len`` is in source frames.
     """
 
-    kind: Literal["content", "adaptive", "threshold", "histogram", "hash"] = "content"
-    threshold: float = 27.0
+    kind: Literal["content", "adaptive", "histogram"] = "content"
+    stride: int = Field(1, ge=1)
+    threshold: float = Field(27.0, gt=0)
+    min_content: float = Field(15.0, ge=0)
     min_scene_len: int = Field(15, ge=1)
+
+
+class LearnedConfig(_Frozen):
+    """TransNetV2 (see :mod:`curation.cuts_learned`). ``threshold`` is on its per-frame probability."""
+
+    threshold: float = Field(0.5, gt=0, lt=1)
+    batch_windows: int = Field(4, ge=1)
+    threads: int = Field(0, ge=0)
 
 
 class CutsConfig(_Frozen):
     """Cut detection (see :mod:`curation.cuts`)."""
 
+    mode: Literal["cascade", "learned", "fused"] = "cascade"
     detectors: tuple[DetectorConfig, ...] = (DetectorConfig(),)
-    downscale_width: int = Field(64, ge=0)
+    analysis_size: tuple[int, int] = (48, 27)
+    decode_threads: int = Field(1, ge=0)
     merge_within: int = Field(2, ge=0)
-    backend: Literal["pyav", "opencv"] = "opencv"
+    flash_frames: int = Field(4, ge=0)
+    flash_ratio: float = Field(0.5, ge=0)
+    learned: LearnedConfig = LearnedConfig()
 
 
 class SplitConfig(_Frozen):
@@ -83,6 +100,15 @@ class PipelineConfig(_Frozen):
     motion_bucket_edges: int = Field(15, ge=1)
 
 
+class ValidationConfig(_Frozen):
+    """The manifest's Great Expectations suite (see :mod:`curation.validation`)."""
+
+    #: ``|(end_s - start_s) * fps - (end_frame - start_frame)|`` may be at most this many frames.
+    duration_tolerance_frames: float = Field(1.0, ge=0)
+    #: Offending rows quoted per failed expectation.
+    max_examples: int = Field(5, ge=1)
+
+
 class CurationConfig(_Frozen):
     """The whole curation profile."""
 
@@ -93,6 +119,7 @@ class CurationConfig(_Frozen):
     captions: CaptionsConfig = CaptionsConfig()
     filter: FilterConfig = FilterConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    validation: ValidationConfig = ValidationConfig()
 
 
 def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def curate(
     """Curate ``sources`` into dataset ``name``/``version`` and publish it.
 
     Writes ``datasets/<name>/<version>/{clips/<clip_id>.mp4, manifest.parquet,
-    quarantine.parquet, dataset.json}``; the manifest has one row per clip
+    quarantine.parquet, validation.json, datacard.{json,html}, dataset.json}``; the manifest has one row per clip
     (kept, filtered or quarantined); quarantined sources go to the quarantine
     table. Bad inputs never raise: they are quarantined.
 
@@ -84,6 +84,10 @@ def curate(
 
     Returns:
         The published :class:`~vidforge.dataset.DatasetInfo`.
+
+    Raises:
+        curation.validation.ManifestValidationError: the manifest failed its Great Expectations
+            suite; the version stays unpublished (``validation.json`` says why).
     """
     config = config or load_config()
     prefix = dataset_prefix(name, version)
@@ -98,6 +102,7 @@ def curate(
             store, name, version, done, bucket_edges=config.pipeline.motion_bucket_edges,
             config=config.model_dump(mode="json"), code_version=code_version(),
             extra={"funnel": funnel(done), "stages": describe_pipeline(stages).splitlines()},
+            validation=config.validation,
         )
     log.info("published", name=name, version=version, kept=info.clips_kept, clips=info.clips_in)
     return info

