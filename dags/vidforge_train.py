@@ -20,7 +20,10 @@ STAGES = ("stage1_image", "stage2_video", "stage3_finetune")
         "dataset": Param("", type="string", description="Dataset name; empty: from the asset event."),
         "version": Param("", type="string", description="Dataset version; empty: from the asset event."),
         "run_id": Param("", type="string", description="Training run id; empty: from the DAG run id."),
-        "launcher": Param("local", type="string", description="Launcher name (training.api.LAUNCHERS)."),
+        "launcher": Param(
+            "local", type="string", enum=["local", "kubernetes", "ray"],
+            description="local: subprocess; kubernetes: a KubernetesPodOperator pod per stage; ray: Ray Train.",
+        ),
     },
 )
 def vidforge_train() -> None:
@@ -37,10 +40,16 @@ def vidforge_train() -> None:
             from training.api import run_stage
             from vidforge.settings import get_settings
 
+            settings = get_settings()
+            launcher: Any = context["params"]["launcher"]
+            if launcher == "kubernetes":  # the stage runs as a KubernetesPodOperator pod in this task
+                from training.launchers.pod_operator import PodOperatorLauncher
+
+                launcher = PodOperatorLauncher(settings, context)
             result = run_stage(
-                get_settings(), job["run_id"], stage, job["dataset"], job["version"],
+                settings, job["run_id"], stage, job["dataset"], job["version"],
                 init_uri=previous["checkpoint_uri"] if previous else None,
-                launcher=context["params"]["launcher"],
+                launcher=launcher,
             )
             return result.to_dict()
 

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-#: Launcher names accepted by :func:`run_stage`.
-LAUNCHERS = ("local",)
+#: Launcher names accepted by :func:`run_stage` (remote ones read ``configs/training/launchers/default.yaml``).
+LAUNCHERS = ("local", "kubernetes", "ray")
 
 
 def get_launcher(name: str, settings: Settings) -> Launcher:
@@ -37,6 +37,14 @@ def get_launcher(name: str, settings: Settings) -> Launcher:
         from training.launchers.local import LocalLauncher
 
         return LocalLauncher(settings)
+    if name == "kubernetes":
+        from training.launchers.kubernetes import KubernetesLauncher
+
+        return KubernetesLauncher(settings)
+    if name == "ray":
+        from training.launchers.ray import RayLauncher
+
+        return RayLauncher(settings)
     raise ValueError(f"unknown launcher {name!r}; known: {', '.join(LAUNCHERS)}")
 
 

@@ -33,7 +33,7 @@ class StageConfig(BaseModel):
     width: int = Field(gt=0, description="Training frame width in px.")
     num_frames: int = Field(ge=1, description="Frames per sample; 1 for the image stage.")
     target_fps: float = Field(gt=0, description="Frame rate clips are resampled to (conditioned as fps−1).")
-    batch_size: int = Field(ge=1)
+    batch_size: int = Field(ge=1, description="Samples per micro-batch per process.")
     lr: float = Field(ge=0, description="AdamW learning rate (constant).")
     weight_decay: float = Field(default=0.0, ge=0)
     steps: int = Field(ge=0, description="Optimizer steps in this stage.")
@@ -58,6 +58,18 @@ class StageConfig(BaseModel):
     checkpoint_every: int = Field(default=0, ge=0, description="Save step-<n>/ every n steps; 0 = end only.")
     keep_last: int = Field(default=2, ge=1, description="Step checkpoints kept in the store.")
     log_every: int = Field(default=1, ge=1, description="Write a metrics.jsonl row every n steps.")
+    resume: bool = Field(default=True, description="Continue from the newest complete step-<n>/ of this run.")
+    gradient_accumulation_steps: int = Field(
+        default=1, ge=1, description="Micro-batches (of batch_size per process) per optimizer step."
+    )
+    mixed_precision: Literal["no", "bf16", "fp16"] = Field(
+        default="no", description="Autocast precision of the UNet forward (accelerate); weights stay fp32."
+    )
+    gradient_checkpointing: bool = Field(default=False, description="unet.enable_gradient_checkpointing().")
+    optimizer: Literal["adamw", "adamw_fused", "adamw_8bit"] = Field(
+        default="adamw", description="AdamW variant; fused / 8-bit fall back to plain AdamW when unavailable."
+    )
+    lr_warmup_steps: int = Field(default=0, ge=0, description="Linear LR warm-up steps; 0 = constant LR.")
 
     @model_validator(mode="after")
     def _check(self) -> StageConfig:

@@ -150,7 +150,7 @@ class FrameSpec:
 
 
 class ClipDataset(Dataset):
-    """Samples ``{"frames": [F, 3, H, W] in [−1, 1], "fps", "motion_bucket", "clip_id"}``.
+    """Samples ``{"frames": [F, 3, H, W] in [−1, 1], "fps", "motion_bucket", "clip_id", "position"}``.
 
     Index ``i`` may exceed ``len(self)`` (an :class:`EpochSampler` stream position):
     the clip is ``i % len``, the window start is drawn from ``(seed, i)``.
@@ -202,7 +202,7 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         start_u = float(np.random.default_rng([self.seed, int(index)]).random())
-        return self.sample(int(index) % len(self), start_u)
+        return {**self.sample(int(index) % len(self), start_u), "position": int(index)}
 
 
 def _isnan(value: Any) -> bool:
@@ -231,9 +231,47 @@ class EpochSampler(Sampler[int]):
             epoch, offset = epoch + 1, 0
 
 
-def make_loader(dataset: ClipDataset, batch_size: int, seed: int, start_step: int = 0) -> DataLoader:
-    """An endless, deterministic DataLoader (in-process) beginning at batch ``start_step``."""
-    sampler = EpochSampler(len(dataset), seed, start=start_step * batch_size)
+class ShardSampler(Sampler[int]):
+    """Rank ``rank``'s share of an :class:`EpochSampler` stream beginning at item ``start``.
+
+    The global stream is cut into micro-batches of ``batch_size × world_size``
+    items; rank ``r`` takes items ``[r·batch_size, (r+1)·batch_size)`` of each, so
+    ranks see disjoint samples and together exactly the single-process stream.
+    ``start`` must be a multiple of ``batch_size × world_size``.
+    """
+
+    def __init__(self, n: int, seed: int, batch_size: int, rank: int = 0, world_size: int = 1,
+                 start: int = 0) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside world of {world_size}")
+        if start % (batch_size * world_size):
+            raise ValueError(f"start {start} is not a multiple of batch_size × world_size")
+        self.stream = EpochSampler(n, seed, start=start)
+        self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
+
+    def __iter__(self) -> Iterator[int]:
+        for i, position in enumerate(self.stream):
+            if (i // self.batch_size) % self.world_size == self.rank:
+                yield position
+
+
+def make_loader(
+    dataset: ClipDataset,
+    batch_size: int,
+    seed: int,
+    start_step: int = 0,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    start_position: int | None = None,
+) -> DataLoader:
+    """An endless, deterministic DataLoader (in-process) of rank ``rank``'s micro-batches.
+
+    It begins at item ``start_position`` of the global stream (default: micro-batch
+    ``start_step`` of a single process, ``start_step · batch_size``).
+    """
+    start = start_step * batch_size if start_position is None else start_position
+    sampler = ShardSampler(len(dataset), seed, batch_size, rank, world_size, start)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
 
 

@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         get_logger(__name__).exception("stage failed", stage=cfg.name, run_id=args.run_id)
         return 1
-    sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-    sys.stdout.flush()
+    if int(os.environ.get("RANK", "0")) == 0:  # one result line per stage, from the main process
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        sys.stdout.flush()
     return 0
 
 

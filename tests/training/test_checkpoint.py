@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 import torch
 
-from training.checkpoint import list_steps, load_state, rotate, save_final, training_state, upload_step
+from training.checkpoint import (
+    list_steps,
+    load_state,
+    rotate,
+    save_final,
+    training_state,
+    upload_step,
+    write_marker,
+)
 from vidforge.store import LocalStore
 
 
@@ -18,13 +26,14 @@ def _fake_step(root: Path, step: int) -> Path:
     (d / "unet" / "config.json").write_text("{}")
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))])
     torch.save(training_state(step, opt, None, "s", 0), d / "state.pt")
+    write_marker(d, step)
     return d
 
 
 def test_upload_rotates_and_ignores_incomplete(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
     prefix = "runs/r/s"
-    store.put_bytes(f"{prefix}/step-99/unet/config.json", b"{}")  # no state.pt: incomplete
+    store.put_bytes(f"{prefix}/step-99/unet/config.json", b"{}")  # no marker: incomplete
     for step in (1, 2, 3, 4):
         upload_step(store, _fake_step(tmp_path / "local", step), prefix, keep_last=2)
     assert list_steps(store, prefix) == [3, 4]

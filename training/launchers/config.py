@@ -1,0 +1,102 @@
+"""Typed settings of the remote launchers (``configs/training/launchers/<profile>.yaml``).
+
+Where a stage runs is data, not code: the Kubernetes pod shape (image, GPUs,
+tolerations, node selector, ``/dev/shm``, deadline, secrets) and the Ray
+cluster (address, workers) are fields of :class:`LaunchersConfig`. The local
+launcher needs no settings. Profiles live in ``configs/training/launchers/``
+(a sub-directory, so they never shadow a stage config).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from training.config import CONFIG_DIR
+
+LAUNCHERS_DIR = CONFIG_DIR / "launchers"
+
+#: Kubernetes quantities such as ``8``, ``500m``, ``64Gi``.
+_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
+#: DNS-1123 label (names of namespaces, secrets, config maps, priority classes).
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Toleration(BaseModel):
+    """A pod toleration (``spec.tolerations[]``)."""
+
+    model_config = _FROZEN
+
+    key: str
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+class KubernetesConfig(BaseModel):
+    """Shape of a training pod (one stage, one pod)."""
+
+    model_config = _FROZEN
+
+    image: str = Field(min_length=1, description="Container image with the vidforge package.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    namespace: str = Field(default="vidforge", pattern=_DNS_LABEL)
+    service_account: str | None = Field(default=None, pattern=_DNS_LABEL)
+    gpus: int = Field(default=1, ge=0, description="nvidia.com/gpu limit; 0 = CPU pod.")
+    cpu: str = Field(default="8", pattern=_QUANTITY, description="CPU request.")
+    memory: str = Field(default="64Gi", pattern=_QUANTITY, description="Memory request.")
+    memory_limit: str | None = Field(default=None, pattern=_QUANTITY, description="None = no limit.")
+    shm_size: str = Field(default="32Gi", pattern=_QUANTITY, description="Size of the /dev/shm emptyDir.")
+    priority_class: str | None = Field(default="vidforge-training", pattern=_DNS_LABEL)
+    active_deadline_s: int = Field(default=86400, gt=0, description="Pod killed after this many seconds.")
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    s3_secret: str | None = Field(default="vidforge-s3", pattern=_DNS_LABEL,
+                                  description="Secret whose keys become env (AWS_ACCESS_KEY_ID …).")
+    settings_configmap: str = Field(default="vidforge-settings", pattern=_DNS_LABEL)
+    settings_path: str = Field(default="/etc/vidforge/settings.yaml", pattern=r"^/.+/[^/]+$",
+                               description="Where the ConfigMap's settings.yaml is mounted.")
+    poll_interval_s: float = Field(default=10.0, gt=0, description="KubernetesLauncher phase polling.")
+    startup_timeout_s: int = Field(default=600, gt=0, description="KubernetesPodOperator pod start wait.")
+
+
+class RayConfig(BaseModel):
+    """A Ray Train run of one stage."""
+
+    model_config = _FROZEN
+
+    address: str | None = Field(default=None, description="None = local Ray; ray://… = KubeRay head.")
+    num_workers: int = Field(default=2, ge=1)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(default=1.0, gt=0)
+    storage_path: str | None = Field(default=None, description="Ray Train storage; shared on multi-node.")
+
+
+class LaunchersConfig(BaseModel):
+    """All remote launcher settings of one profile."""
+
+    model_config = _FROZEN
+
+    kubernetes: KubernetesConfig
+    ray: RayConfig = RayConfig()
+
+
+def load_launchers_config(name_or_path: str | Path = "default") -> LaunchersConfig:
+    """Load ``configs/training/launchers/<name>.yaml`` (or a YAML path).
+
+    Raises:
+        FileNotFoundError: no such profile.
+        pydantic.ValidationError: a value is out of range or a key is unknown.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = LAUNCHERS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in LAUNCHERS_DIR.glob("*.yaml")))
+        raise FileNotFoundError(f"no launcher profile {name_or_path!r} (known: {known})")
+    return LaunchersConfig.model_validate(yaml.safe_load(path.read_text()) or {})

@@ -1,0 +1,168 @@
+"""Run a stage as a Kubernetes pod with the ``kubernetes`` Python client.
+
+``launch`` posts the manifest of :func:`~training.launchers.pod_spec.build_pod`;
+a pod of the same deterministic name that already exists (a restarted caller)
+is reattached to instead of duplicated. ``wait`` polls the pod phase and then
+reads ``result.json`` from the object store. Transient API errors (429, 5xx)
+go through :func:`vidforge.retry.retry_transient`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from training.launchers.base import LaunchError, TrainJob
+from training.launchers.config import KubernetesConfig, load_launchers_config
+from training.launchers.pod_spec import CONTAINER, build_pod
+from training.result import read_result
+from vidforge.logging import get_logger
+from vidforge.retry import retry_transient
+from vidforge.store import open_store
+
+if TYPE_CHECKING:
+    from training.config import StageConfig
+    from training.result import StageResult
+    from vidforge.settings import Settings
+
+log = get_logger(__name__)
+R = TypeVar("R")
+
+#: HTTP statuses of the API server worth retrying.
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+TAIL_LINES = 40
+
+
+class PodApi(Protocol):
+    """The part of ``kubernetes.client.CoreV1Api`` a launcher uses."""
+
+    def create_namespaced_pod(self, namespace: str, body: Any) -> Any: ...
+    def read_namespaced_pod(self, name: str, namespace: str) -> Any: ...
+    def read_namespaced_pod_log(self, name: str, namespace: str, **kwargs: Any) -> str: ...
+    def delete_namespaced_pod(self, name: str, namespace: str, **kwargs: Any) -> Any: ...
+
+
+@retry_transient
+def k8s_call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Call the Kubernetes API; 429/5xx become ``ConnectionError`` and are retried.
+
+    Raises:
+        ConnectionError: still transient after the retries (the Airflow task retries).
+        kubernetes.client.ApiException: a permanent API error (4xx other than 429).
+    """
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return fn(*args, **kwargs)
+    except ApiException as e:
+        if e.status in TRANSIENT_STATUS:
+            raise ConnectionError(f"kubernetes API {e.status} {e.reason}") from e
+        raise
+
+
+def core_api(config_file: str | None = None, in_cluster: bool = False) -> PodApi:
+    """A ``CoreV1Api`` from a kubeconfig file (None = default) or the in-cluster service account."""
+    from kubernetes import client, config
+
+    if in_cluster:
+        config.load_incluster_config()
+    else:
+        config.load_kube_config(config_file=config_file)
+    return client.CoreV1Api()
+
+
+class PodRun:
+    """A training pod (a :class:`~training.launchers.base.RunHandle`)."""
+
+    def __init__(self, api: PodApi, name: str, namespace: str, settings: Settings,
+                 stage: StageConfig, job: TrainJob, poll_interval_s: float) -> None:
+        self.api, self.name, self.namespace = api, name, namespace
+        self.settings, self.stage, self.job = settings, stage, job
+        self.poll_interval_s = poll_interval_s
+
+    def phase(self) -> str:
+        """Pod phase: ``Pending``, ``Running``, ``Succeeded``, ``Failed`` or ``Unknown``."""
+        pod = k8s_call(self.api.read_namespaced_pod, self.name, self.namespace)
+        return str(pod.status.phase or "Unknown")
+
+    def wait(self, timeout: float | None = None) -> StageResult:
+        """Poll until the pod ends; return ``result.json`` from the store.
+
+        Raises:
+            LaunchError: the pod failed, or succeeded without publishing a result.
+            TimeoutError: not done within ``timeout`` s (the pod is deleted).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (phase := self.phase()) not in ("Succeeded", "Failed"):
+            if deadline is not None and time.monotonic() >= deadline:
+                self.delete()
+                raise TimeoutError(f"pod {self.namespace}/{self.name} exceeded {timeout}s (phase {phase}); "
+                                   "deleted")
+            time.sleep(self.poll_interval_s)
+        if phase == "Failed":
+            raise LaunchError(f"pod {self.namespace}/{self.name} of stage {self.stage.name} failed; "
+                              f"last lines:\n{self.log_tail()}")
+        try:
+            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
+        except FileNotFoundError as e:
+            raise LaunchError(f"{e}; pod {self.name} succeeded. Log tail:\n{self.log_tail()}") from e
+
+    def log_tail(self) -> str:
+        """Last lines of the training container's log ('' when unreadable)."""
+        try:
+            return k8s_call(self.api.read_namespaced_pod_log, self.name, self.namespace,
+                            container=CONTAINER, tail_lines=TAIL_LINES)
+        except Exception as e:  # the log is a diagnostic: never mask the real error
+            return f"<log unavailable: {e}>"
+
+    def delete(self) -> None:
+        """Delete the pod (no error when it is already gone)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            k8s_call(self.api.delete_namespaced_pod, self.name, self.namespace, grace_period_seconds=0)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+class KubernetesLauncher:
+    """Runs stages as pods (a :class:`~training.launchers.base.Launcher`).
+
+    Args:
+        settings: platform settings of the caller (the store ``result.json`` is read from;
+            the pod itself reads the ``vidforge-settings`` ConfigMap).
+        config: pod shape; None = the ``default`` launcher profile.
+        try_number: attempt number (1-based) in the pod name; a caller's retry passes a new one.
+        api: a ``CoreV1Api``-like client; None = one from the default kubeconfig.
+    """
+
+    def __init__(self, settings: Settings, config: KubernetesConfig | None = None, *, try_number: int = 1,
+                 api: PodApi | None = None) -> None:
+        self.settings = settings
+        self.config = config or load_launchers_config().kubernetes
+        self.try_number = try_number
+        self._api = api
+
+    @property
+    def api(self) -> PodApi:
+        """The API client (created on first use)."""
+        if self._api is None:
+            self._api = core_api()
+        return self._api
+
+    def launch(self, stage: StageConfig, job: TrainJob) -> PodRun:
+        """Create the stage's pod (or reattach to the existing one of the same name)."""
+        from kubernetes.client.exceptions import ApiException
+
+        body = build_pod(self.config, stage, job, self.try_number)
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        try:
+            k8s_call(self.api.create_namespaced_pod, namespace, body)
+            log.info("pod created", pod=name, namespace=namespace, stage=stage.name, run_id=job.run_id)
+        except ApiException as e:
+            if e.status != 409:
+                raise
+            log.info("pod exists; reattaching", pod=name, namespace=namespace, stage=stage.name)
+        return PodRun(self.api, name, namespace, self.settings, stage, job, self.config.poll_interval_s)

@@ -1,0 +1,142 @@
+"""Pure builders of the training pod: a deterministic name and a ``v1/Pod`` manifest.
+
+No Kubernetes client is imported here; the manifest is a plain JSON-ready dict
+(camelCase keys, as in ``k8s/base/training-pod-template.yaml``) that the
+launcher posts as is and the Airflow operator builder deserialises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from typing import TYPE_CHECKING, Any
+
+from training.launchers.stage_args import remote_args
+
+if TYPE_CHECKING:
+    from training.config import StageConfig
+    from training.launchers.base import TrainJob
+    from training.launchers.config import KubernetesConfig
+
+#: Longest pod name we generate (a DNS-1123 label; Kubernetes' hostname limit).
+MAX_NAME = 63
+CONTAINER = "train"
+COMMAND = ("python", "-m", "training.main")
+APP_LABEL = "vidforge-train"
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def slug(text: str, max_len: int = MAX_NAME) -> str:
+    """Lower-case DNS-1123 label fragment of ``text``: ``[a-z0-9-]``, no leading/trailing ``-``."""
+    s = _NOT_DNS.sub("-", text.lower()).strip("-")
+    s = re.sub(r"-{2,}", "-", s)
+    return s[:max_len].strip("-")
+
+
+def pod_name(run_id: str, stage: str, try_number: int = 1) -> str:
+    """Deterministic pod name of one try of one stage of a run, at most 63 characters.
+
+    The same ``(run_id, stage, try_number)`` always gives the same name, so a
+    restarted task finds (reattaches to) its pod instead of starting a second one;
+    a new try gets a new name. A hash of the unslugged inputs keeps names of runs
+    that slugify alike (``Run_1`` / ``run-1``) or are truncated apart.
+
+    Raises:
+        ValueError: ``try_number`` < 1.
+    """
+    if try_number < 1:
+        raise ValueError(f"try_number starts at 1, got {try_number}")
+    digest = hashlib.sha256(f"{run_id}\0{stage}\0{try_number}".encode()).hexdigest()[:8]
+    suffix = f"-t{try_number}-{digest}"
+    head = slug(f"vf-{stage}-{run_id}", MAX_NAME - len(suffix)) or "vf"
+    return f"{head}{suffix}"
+
+
+def pod_labels(run_id: str, stage: str, try_number: int) -> dict[str, str]:
+    """Labels of a training pod (values are slugs: label values are DNS-1123-ish, ≤63)."""
+    return {
+        "app.kubernetes.io/name": APP_LABEL,
+        "vidforge.io/run-id": slug(run_id) or "none",
+        "vidforge.io/stage": slug(stage) or "none",
+        "vidforge.io/try": str(try_number),
+    }
+
+
+def _resources(cfg: KubernetesConfig) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    if cfg.gpus:
+        limits["nvidia.com/gpu"] = cfg.gpus
+    if cfg.memory_limit:
+        limits["memory"] = cfg.memory_limit
+    out: dict[str, Any] = {"requests": {"cpu": cfg.cpu, "memory": cfg.memory}}
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def _container(cfg: KubernetesConfig, stage: StageConfig, job: TrainJob) -> dict[str, Any]:
+    env = [{"name": "VIDFORGE_CONFIG", "value": cfg.settings_path}]
+    env += [{"name": k, "value": v} for k, v in sorted(job.env.items()) if k != "VIDFORGE_CONFIG"]
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": cfg.image,
+        "imagePullPolicy": cfg.image_pull_policy,
+        "command": list(COMMAND),
+        # settings come from the mounted ConfigMap (VIDFORGE_CONFIG), never a caller's file
+        "args": remote_args(stage, job, settings_file=None),
+        "env": env,
+        "resources": _resources(cfg),
+        "volumeMounts": [
+            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "settings", "mountPath": posixpath.dirname(cfg.settings_path), "readOnly": True},
+        ],
+    }
+    if cfg.s3_secret:
+        container["envFrom"] = [{"secretRef": {"name": cfg.s3_secret}}]
+    return container
+
+
+def build_pod(
+    cfg: KubernetesConfig, stage: StageConfig, job: TrainJob, try_number: int = 1, name: str | None = None
+) -> dict[str, Any]:
+    """The ``v1/Pod`` manifest running ``stage`` for ``job`` (one try).
+
+    Args:
+        cfg: pod shape (image, GPUs, tolerations, node selector, shm, deadline, secrets).
+        stage: stage config, carried unchanged as ``--stage``/``--set`` arguments.
+        job: run, dataset, init URI and extra environment (``job.settings_file`` is ignored:
+            the pod reads settings from the ConfigMap mounted at ``cfg.settings_path``).
+        try_number: attempt number (1-based), part of the name and labels.
+        name: pod name; None = :func:`pod_name` of ``(job.run_id, stage.name, try_number)``.
+
+    Raises:
+        ValueError: ``stage.name`` is not a packaged stage, or ``try_number`` < 1.
+    """
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "activeDeadlineSeconds": cfg.active_deadline_s,
+    }
+    if cfg.priority_class:
+        spec["priorityClassName"] = cfg.priority_class
+    if cfg.service_account:
+        spec["serviceAccountName"] = cfg.service_account
+    if cfg.node_selector:
+        spec["nodeSelector"] = dict(cfg.node_selector)
+    if cfg.tolerations:
+        spec["tolerations"] = [t.model_dump(exclude_none=True) for t in cfg.tolerations]
+    spec["containers"] = [_container(cfg, stage, job)]
+    spec["volumes"] = [
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": cfg.shm_size}},
+        {"name": "settings", "configMap": {"name": cfg.settings_configmap}},
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name or pod_name(job.run_id, stage.name, try_number),
+            "namespace": cfg.namespace,
+            "labels": pod_labels(job.run_id, stage.name, try_number),
+        },
+        "spec": spec,
+    }
