@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from training.config import load_stage_config, parse_value
+from vidforge.settings import parse_overrides
 
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -29,13 +30,7 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
     Raises:
         ValueError: a pair has no ``=`` or an empty key.
     """
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set expects key=value, got {pair!r}")
-        out[key.strip()] = parse_value(value)
-    return out
+    return {key: parse_value(value) for key, value in parse_overrides(pairs).items()}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -124,7 +124,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"override must look like key.sub=value, got {pair!r}")
+            raise ValueError(f"override must look like key=value or key.sub=value, got {pair!r}")
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:

@@ -7,7 +7,10 @@ status from :data:`HTTP_STATUS`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
+
+from vidforge.errors import CodedError
 
 # The class names below are the store's public contract (mlflow-style), hence no
 # "Error" suffix: N818 is silenced per class.
@@ -28,19 +31,11 @@ HTTP_STATUS: dict[str, int] = {
 """Error code → HTTP status; codes not listed map to 500."""
 
 
-class RegistryError(Exception):
+class RegistryError(CodedError):
     """Base of every registry error; ``code`` is a short stable string."""
 
     code: ClassVar[str] = "registry_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def http_status(self) -> int:
-        """The HTTP status for this error's code (500 when unmapped)."""
-        return HTTP_STATUS.get(self.code, 500)
+    status_table: ClassVar[Mapping[str, int]] = HTTP_STATUS
 
 
 class NotFound(RegistryError):  # noqa: N818

@@ -7,11 +7,14 @@ own validation and HTTP errors) into ``{"error": code, "message": ...}``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vidforge.errors import CodedError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -42,19 +45,11 @@ HTTP_STATUS: dict[str, int] = {
 """Error code → HTTP status; codes not listed map to 500."""
 
 
-class ServingError(Exception):
+class ServingError(CodedError):
     """Base of every serving error; ``code`` is a short stable string."""
 
     code: ClassVar[str] = "serving_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def http_status(self) -> int:
-        """The HTTP status for this error's code (500 when unmapped)."""
-        return HTTP_STATUS.get(self.code, 500)
+    status_table: ClassVar[Mapping[str, int]] = HTTP_STATUS
 
 
 class NoModelLoadedError(ServingError):
