@@ -90,3 +90,19 @@ def test_missing_dataset_fails_before_training(store_copy: LocalStore, tmp_path:
 def test_step_seed_differs_per_step_and_seed() -> None:
     seeds = {step_seed(s, t) for s in range(3) for t in range(1, 50)}
     assert len(seeds) == 3 * 49
+
+
+def test_init_from_a_public_svd_layout_directory(store_copy: LocalStore, tmp_path: Path) -> None:
+    """``--init`` takes any directory in the public SVD diffusers layout (no vidforge.json needed)."""
+    from training.model import save_pipeline
+
+    public = tmp_path / "svd-like"
+    save_pipeline(build_pipeline(load_model_config("tiny"), seed=123), public)
+    assert (public / "model_index.json").is_file() and not (public / "vidforge.json").exists()
+    init_uri = store_copy.put_dir(public, "weights/svd-like")
+    cfg = load_stage_config("stage2_video", {"steps": 1, "batch_size": 1, "checkpoint_every": 1})
+    result = train_stage(cfg, _settings(store_copy, tmp_path), "run-init", DATASET, VERSION, init_uri=init_uri)
+    assert result.init_uri == init_uri and result.steps == 1
+    start = load_pipeline(public).vae.state_dict()
+    final = load_pipeline(store_copy.local_path(store_copy.key_of(result.checkpoint_uri))).vae.state_dict()
+    assert all(torch.equal(start[k], final[k]) for k in start)  # the frozen VAE came from --init
