@@ -8,7 +8,7 @@ from typing import Any
 
 from vidforge.digest import sha256_tree
 from vidforge.settings import StoreSettings
-from vidforge.store import open_uri
+from vidforge.store import fetch_dir
 
 
 class DigestMismatchError(RuntimeError):
@@ -22,9 +22,7 @@ def fetch_pipeline_dir(uri: str, dest: Path, store_settings: StoreSettings, sha2
         FileNotFoundError: nothing at ``uri``.
         DigestMismatchError: ``sha256`` given and the content differs.
     """
-    store, key = open_uri(uri, store_settings)
-    local = store.local_path(key)
-    path = local if local is not None and local.is_dir() else store.get_dir(key, dest)
+    path = fetch_dir(uri, dest, store_settings)
     if sha256 is not None and (actual := sha256_tree(path)) != sha256:
         raise DigestMismatchError(f"{uri}: sha256 {actual} does not match the recorded {sha256}")
     return path

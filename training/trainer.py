@@ -41,7 +41,7 @@ from training.objective import Components, denoising_loss
 from training.result import StageResult, read_result, run_prefix, write_result
 from training.resume import ResumePoint, find_resume_point, load_weights, restore_state
 from vidforge.logging import get_logger
-from vidforge.store import open_store, open_uri
+from vidforge.store import fetch_dir, open_store
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -70,11 +70,7 @@ def init_pipeline(
     """
     if not init_uri:
         return build_pipeline(load_model_config(cfg.model_config_name), seed=cfg.seed)
-    store, key = open_uri(init_uri, store_settings)
-    local = store.local_path(key)
-    if local is None or not local.is_dir():
-        local = store.get_dir(key, tmp / "init")
-    return load_pipeline(local)
+    return load_pipeline(fetch_dir(init_uri, tmp / "init", store_settings))
 
 
 class MetricsLog:

@@ -278,3 +278,17 @@ def open_uri(uri: str, settings: StoreSettings | None = None) -> tuple[ObjectSto
     if parsed.scheme in ("file", ""):
         return LocalStore("/"), parsed.path.strip("/")
     raise ValueError(f"unsupported uri scheme {parsed.scheme!r}: {uri}")
+
+
+def fetch_dir(uri: str, dest: str | Path, settings: StoreSettings | None = None) -> Path:
+    """A local directory holding the objects under ``uri``.
+
+    A ``file://`` directory is used in place (no copy); anything else is
+    downloaded into ``dest``. Raises:
+        FileNotFoundError: nothing exists under ``uri``.
+    """
+    store, key = open_uri(uri, settings)
+    local = store.local_path(key)
+    if local is not None and local.is_dir():
+        return local
+    return store.get_dir(key, dest)

@@ -89,3 +89,15 @@ def test_open_store_by_scheme(uri: str, kind: Callable[..., ObjectStore]) -> Non
 def test_open_store_rejects_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         open_store(StoreSettings(uri="gs://bucket"))
+
+
+def test_fetch_dir_uses_local_dirs_in_place_and_downloads_others(store: ObjectStore, tmp_path: Path) -> None:
+    from vidforge.store import fetch_dir
+
+    store.put_bytes("m/final/a.txt", b"A")
+    endpoint = store.client.meta.endpoint_url if isinstance(store, S3Store) else None
+    path = fetch_dir(store.uri("m/final"), tmp_path / "dl", StoreSettings(s3_endpoint_url=endpoint))
+    assert (path / "a.txt").read_bytes() == b"A"
+    assert path == (store.local_path("m/final") if isinstance(store, LocalStore) else tmp_path / "dl")
+    with pytest.raises(FileNotFoundError):
+        fetch_dir(store.uri("m/none"), tmp_path / "dl2", StoreSettings(s3_endpoint_url=endpoint))
