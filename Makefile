@@ -11,10 +11,10 @@ venv: $(STAMP)
 
 # torch goes in first with pip (it finds the CPU wheel on disk; uv would fetch a CUDA
 # build); uv then installs the rest quickly with torch already satisfied.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/uv-overrides.txt
 	@test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q "torch==2.13.0" uv
-	$(VENV)/bin/uv pip install -q -p $(VENV)/bin/python -e ".[dev]"
+	$(VENV)/bin/uv pip install -q -p $(VENV)/bin/python --overrides requirements/uv-overrides.txt -e ".[dev]"
 	@touch $(STAMP)
 
 demo: venv

@@ -14,6 +14,7 @@ from curation.stages.base import Stage
 from curation.stages.captions import CaptionStage
 from curation.stages.clip import ClipStage
 from curation.stages.filter import FilterStage
+from curation.stages.frames import FramesStage
 from curation.stages.motion import MotionStage
 from curation.stages.probe import ProbeStage
 from curation.stages.split import SplitStage
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStore, prefix: str) -> list[Stage]:
-    """probe → split → clip → motion → captions → filter → upload.
+    """probe → split → clip → frames → motion → captions → filter → upload.
 
     Args:
         work_dir: local scratch directory for written clips.
@@ -34,7 +35,8 @@ def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStor
         ProbeStage(),
         SplitStage(config.split, config.cuts),
         ClipStage(config.clip, Path(work_dir) / "clips"),
-        MotionStage(config.motion),
+        FramesStage(config.frames, config.motion),
+        MotionStage(config.motion, config.frames),
         CaptionStage(config.captions),
         FilterStage(config.filter),
         UploadStage(store, prefix),

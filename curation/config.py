@@ -73,6 +73,14 @@ class ClipConfig(_Frozen):
     keyframe_slack: int = Field(2, ge=0)
 
 
+class FramesConfig(_Frozen):
+    """Decode-once frame extraction for the per-clip signals (see :mod:`curation.frames`)."""
+
+    max_side: int = Field(448, ge=16)
+    video_frames: int = Field(8, ge=1)
+    decode_threads: int = Field(1, ge=0)
+
+
 class MotionConfig(_Frozen):
     """Farnebäck motion scoring."""
 
@@ -115,6 +123,7 @@ class CurationConfig(_Frozen):
     cuts: CutsConfig = CutsConfig()
     split: SplitConfig = SplitConfig()
     clip: ClipConfig = ClipConfig()
+    frames: FramesConfig = FramesConfig()
     motion: MotionConfig = MotionConfig()
     captions: CaptionsConfig = CaptionsConfig()
     filter: FilterConfig = FilterConfig()

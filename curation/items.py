@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vidforge.dataset import CLIP_FIELDS, Status
+
+if TYPE_CHECKING:
+    from curation.frames import ClipFrames
 
 
 @dataclass(kw_only=True, eq=False)
@@ -115,6 +118,8 @@ class ClipItem(Item):
     text_area: float | None = None
     aesthetic: float | None = None
     clip_similarity: float | None = None
+    #: Decoded frames shared by the signal stages (transient: never in the manifest).
+    frames: ClipFrames | None = dataclasses.field(default=None, repr=False)
 
     @property
     def item_id(self) -> str:

@@ -115,6 +115,19 @@ def check_stage_output(stage: Stage, received: list[Item], returned: list[Item])
     return counts
 
 
+def frames_last_used(stages: Sequence[Stage]) -> int:
+    """Index of the last stage that reads decoded frames (-1: none); runners release frames after it."""
+    return max((i for i, stage in enumerate(stages) if stage.uses_frames or "frames" in stage.populates),
+               default=-1)
+
+
+def release_frames(items: Sequence[Item]) -> None:
+    """Drop the transient decoded frames of ``items`` (they never leave the signal stages)."""
+    for item in items:
+        if getattr(item, "frames", None) is not None:
+            item.frames = None  # type: ignore[attr-defined]
+
+
 def funnel(items: Sequence[Item]) -> dict[str, dict[str, int]]:
     """Per level: counts of each status and of each removal reason (``{"clip": {"kept": 3, ...}}``)."""
     out: dict[str, dict[str, int]] = {}
@@ -155,7 +168,8 @@ class SequentialRunner:
         for stage in stages:
             stage.setup()
         items = list(items)
-        for stage in stages:
+        last_frames = frames_last_used(stages)
+        for index, stage in enumerate(stages):
             todo = [it for it in items if it.kept and isinstance(it, stage.consumes)]
             size = max(1, len(todo)) if stage.whole_dataset else self.batch_size
             returned: list[Item] = []
@@ -167,6 +181,8 @@ class SequentialRunner:
             counts = check_stage_output(stage, todo, returned)
             log.info("stage done", stage=stage.name, inputs=len(todo), **counts)
             items = _merge(items, returned)
+            if index == last_frames:
+                release_frames(items)
         return items
 
 

@@ -54,6 +54,8 @@ class Stage:
             to one of its inputs) in addition to every input it received.
         whole_dataset: the stage must see every kept item at once (dataset-wide
             statistics such as percentile filters); runners give it one batch.
+        uses_frames: the stage reads the decoded ``frames`` of a clip (see
+            :mod:`curation.frames`); runners drop the frames after the last such stage.
     """
 
     name: ClassVar[str]
@@ -63,6 +65,7 @@ class Stage:
     consumes: ClassVar[type[Item]]
     fans_out: ClassVar[bool] = False
     whole_dataset: ClassVar[bool] = False
+    uses_frames: ClassVar[bool] = False
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: object) -> None:
         """Enforce the contract on concrete subclasses (``abstract=True`` skips it for shared bases)."""

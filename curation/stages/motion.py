@@ -12,7 +12,8 @@ so it does not depend on the source resolution or frame rate. A camera pan of
 ``v * short_side / S * fps``. Adjacent frames (rather than frames 1/sample_fps
 apart) are compared because Farnebäck on a 32 px frame saturates beyond ~5 px
 of displacement, which would make fast clips score lower than medium ones.
-Quarantine code: ``too_short`` (fewer than two frames decode).
+Frames come from the frames stage (decode-once) when it ran. Quarantine code: ``too_short``
+(fewer than two frames decode).
 """
 
 from __future__ import annotations
@@ -22,16 +23,29 @@ from typing import ClassVar
 
 import numpy as np
 
-from curation.config import MotionConfig
+from curation.config import FramesConfig, MotionConfig
+from curation.frames import FLOW, ClipFrames, TooShortError, decode_clip_frames, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
 
+_WANT = frozenset({FLOW})
 
-def _sample_pairs(num_frames: int, fps: float, sample_fps: float) -> set[int]:
-    """First frames of the (i, i+1) pairs sampled at ``sample_fps``."""
-    step = max(1.0, fps / sample_fps)
-    starts = {round(k * step) for k in range(int(num_frames / step) + 1)}
-    return {i for i in starts if i + 1 < num_frames} or ({0} if num_frames >= 2 else set())
+
+def flow_score(frames: ClipFrames, fps: float) -> float:
+    """The motion score from already decoded flow pairs.
+
+    Raises:
+        ItemError: ``too_short`` when there is no pair (fewer than two frames).
+    """
+    import cv2
+
+    mags = [
+        float(np.linalg.norm(cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0), axis=2).mean())
+        for a, b in frames.flow
+    ]
+    if not mags:
+        raise ItemError("too_short", "fewer than two frames decode")
+    return float(np.mean(mags)) * fps
 
 
 def motion_score(path: str | Path, fps: float, config: MotionConfig) -> float:
@@ -40,50 +54,34 @@ def motion_score(path: str | Path, fps: float, config: MotionConfig) -> float:
     Raises:
         ItemError: ``too_short`` when fewer than two frames decode.
     """
-    import av
-    import cv2
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        num_frames = stream.frames or sum(1 for p in container.demux(stream) if p.size)
-        container.seek(0)
-        pairs = _sample_pairs(num_frames, fps, config.sample_fps)
-        wanted = pairs | {i + 1 for i in pairs}
-        frames: dict[int, np.ndarray] = {}
-        for i, frame in enumerate(container.decode(stream)):
-            if i in wanted:
-                grey = frame.to_ndarray(format="gray")
-                scale = config.short_side / min(grey.shape)
-                size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-                frames[i] = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-            if i >= max(wanted, default=-1):
-                break
-    mags = [
-        float(np.linalg.norm(
-            cv2.calcOpticalFlowFarneback(frames[i], frames[i + 1], None, 0.5, 3, 9, 3, 5, 1.1, 0), axis=2
-        ).mean())
-        for i in sorted(pairs) if i in frames and i + 1 in frames
-    ]
-    if not mags:
-        raise ItemError("too_short", f"{path}: fewer than two frames decode")
-    return float(np.mean(mags)) * fps
+    try:
+        frames = decode_clip_frames(path, fps, FramesConfig(), config, _WANT)
+    except TooShortError as e:
+        raise ItemError("too_short", str(e)) from e
+    return flow_score(frames, fps)
 
 
 class MotionStage(Stage):
-    """Fill ``motion_score`` of each clip from its written file."""
+    """Fill ``motion_score`` of each clip (from ``frames`` when a frames stage ran, else its own decode)."""
 
     name: ClassVar[str] = "motion"
     requires: ClassVar[frozenset[str]] = frozenset({"clip_path", "fps"})
     populates: ClassVar[frozenset[str]] = frozenset({"motion_score"})
     resources: ClassVar[Resources] = Resources(cpus=1.0)
     consumes: ClassVar[type[Item]] = ClipItem
+    uses_frames: ClassVar[bool] = True
 
-    def __init__(self, config: MotionConfig) -> None:
+    def __init__(self, config: MotionConfig, frames: FramesConfig | None = None) -> None:
         self.config = config
+        self.frames = frames or FramesConfig()
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Score every clip."""
         for clip in batch:
             assert isinstance(clip, ClipItem)
-            clip.motion_score = motion_score(clip.clip_path, clip.fps, self.config)
+            try:
+                frames = frames_for(clip, self.frames, self.config, _WANT)
+            except TooShortError as e:
+                raise ItemError("too_short", str(e)) from e
+            clip.motion_score = flow_score(frames, clip.fps)
         return batch

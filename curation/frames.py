@@ -1,0 +1,168 @@
+"""Decode-once: every frame any per-clip signal needs, from one pass over the clip.
+
+The per-clip signals read different frames of the same clip: motion wants
+pairs of adjacent grey frames sampled at ``motion.sample_fps`` (tiny), OCR and
+CLIP want the first, middle and last frame, the image captioner the middle one,
+the video captioner ``frames.video_frames`` frames spread over the clip.
+:func:`decode_clip_frames` collects all of them while decoding the clip once,
+converting (and scaling, inside FFmpeg's swscale) only the frames it keeps.
+
+The :class:`~curation.stages.frames.FramesStage` stores the result on
+``ClipItem.frames``; the signal stages call :func:`frames_for`, which returns
+that object, or — when no frames stage ran (a profile without it, or the
+``bench/curation.py`` baseline) — decodes just what the calling stage needs.
+The frames stage's last consumer releases them (``release_frames``) so
+they do not travel to the filter and upload stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from curation.config import FramesConfig, MotionConfig
+
+if TYPE_CHECKING:
+    from curation.items import ClipItem
+
+#: What a consumer can ask for.
+KEY = "key"  # first, middle, last frame (RGB)
+SAMPLED = "sampled"  # frames.video_frames evenly spaced frames (RGB)
+FLOW = "flow"  # adjacent grey pairs for optical flow
+ALL: frozenset[str] = frozenset({KEY, SAMPLED, FLOW})
+
+
+class TooShortError(ValueError):
+    """The clip has no decodable frame (or, for flow, fewer than two)."""
+
+
+@dataclass
+class ClipFrames:
+    """The frames of one clip that the signal stages read.
+
+    Attributes:
+        num_frames: frames in the clip.
+        key: ``{"first", "middle", "last"}`` → RGB ``uint8`` ``(H, W, 3)``, longest side ≤ ``max_side``.
+        sampled: evenly spaced RGB frames (the video captioner's input), in order.
+        sampled_index: the clip frame index of each ``sampled`` frame.
+        flow: ``(frame i, frame i+1)`` grey ``uint8`` pairs, short side = ``motion.short_side``.
+        decoded: which parts were asked for (a subset of :data:`ALL`).
+    """
+
+    num_frames: int
+    key: dict[str, np.ndarray] = field(default_factory=dict)
+    sampled: list[np.ndarray] = field(default_factory=list)
+    sampled_index: list[int] = field(default_factory=list)
+    flow: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    decoded: frozenset[str] = ALL
+
+    def key_frames(self) -> list[np.ndarray]:
+        """First, middle and last frame, in that order."""
+        return [self.key[name] for name in ("first", "middle", "last")]
+
+
+def key_indices(num_frames: int) -> dict[str, int]:
+    """Frame indices of the first, middle and last frame."""
+    return {"first": 0, "middle": num_frames // 2, "last": max(0, num_frames - 1)}
+
+
+def sampled_indices(num_frames: int, count: int) -> list[int]:
+    """``count`` evenly spaced frame indices (fewer when the clip is shorter), centred in their segments."""
+    count = min(count, num_frames)
+    return sorted({int((k + 0.5) * num_frames / count) for k in range(count)})
+
+
+def flow_pairs(num_frames: int, fps: float, sample_fps: float) -> list[int]:
+    """First frames of the adjacent ``(i, i+1)`` pairs sampled at ``sample_fps``."""
+    step = max(1.0, fps / sample_fps)
+    starts = {round(k * step) for k in range(int(num_frames / step) + 1)}
+    return sorted({i for i in starts if i + 1 < num_frames} or ({0} if num_frames >= 2 else set()))
+
+
+def _count_frames(container: object, stream: object) -> int:
+    n = int(getattr(stream, "frames", 0) or 0)
+    if n <= 0:
+        n = sum(1 for p in container.demux(stream) if p.size)  # type: ignore[attr-defined]
+        container.seek(0)  # type: ignore[attr-defined]
+    return n
+
+
+def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """Even ``(w, h)`` with the longest side ≤ ``max_side``, aspect kept."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def _short(width: int, height: int, short_side: int) -> tuple[int, int]:
+    scale = short_side / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def decode_clip_frames(
+    path: str | Path,
+    fps: float,
+    frames: FramesConfig,
+    motion: MotionConfig,
+    want: frozenset[str] = ALL,
+) -> ClipFrames:
+    """Decode the clip at ``path`` once and keep the frames ``want`` asks for.
+
+    Raises:
+        TooShortError: no frame decodes.
+    """
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO" if frames.decode_threads != 1 else "SLICE"
+        if frames.decode_threads > 1:
+            stream.thread_count = frames.decode_threads
+        n = _count_frames(container, stream)
+        if n <= 0:
+            raise TooShortError(f"{path}: no video frames")
+        keys = key_indices(n) if KEY in want else {}
+        sampled = sampled_indices(n, frames.video_frames) if SAMPLED in want else []
+        pairs = flow_pairs(n, fps, motion.sample_fps) if FLOW in want else []
+        grey_at = set(pairs) | {i + 1 for i in pairs}
+        rgb_at = set(keys.values()) | set(sampled)
+        last = max(grey_at | rgb_at, default=-1)
+        rgb: dict[int, np.ndarray] = {}
+        grey: dict[int, np.ndarray] = {}
+        decoded = 0
+        for i, frame in enumerate(container.decode(stream)):
+            decoded = i + 1
+            if i in rgb_at:
+                w, h = _fit(frame.width, frame.height, frames.max_side)
+                rgb[i] = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation="AREA")
+            if i in grey_at:
+                w, h = _short(frame.width, frame.height, motion.short_side)
+                grey[i] = frame.to_ndarray(width=w, height=h, format="gray", interpolation="AREA")
+            if i >= last:
+                break
+    if decoded == 0:
+        raise TooShortError(f"{path}: no frame decodes")
+    # A container may claim more frames than decode: fall back to the last decoded one.
+    out = ClipFrames(num_frames=min(n, decoded) if decoded < n else n, decoded=want)
+    if rgb_at:
+        have = sorted(rgb)
+        nearest = {i: (i if i in rgb else max([j for j in have if j <= i] or have[:1])) for i in rgb_at}
+        out.key = {name: rgb[nearest[i]] for name, i in keys.items()}
+        out.sampled_index = sorted({nearest[i] for i in sampled})
+        out.sampled = [rgb[i] for i in out.sampled_index]
+    out.flow = [(grey[i], grey[i + 1]) for i in pairs if i in grey and i + 1 in grey]
+    return out
+
+
+def frames_for(clip: ClipItem, frames: FramesConfig, motion: MotionConfig, want: frozenset[str]) -> ClipFrames:
+    """The clip's decoded frames: ``clip.frames`` when it covers ``want``, else a decode of just ``want``.
+
+    Raises:
+        TooShortError: no frame decodes.
+    """
+    have = clip.frames
+    if have is not None and want <= have.decoded:
+        return have
+    return decode_clip_frames(clip.clip_path, clip.fps, frames, motion, want)

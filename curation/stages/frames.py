@@ -1,0 +1,39 @@
+"""Frames: decode each clip once for every signal stage after it (see :mod:`curation.frames`).
+
+Populates the transient ``frames`` field; the last stage that reads frames
+releases them. Quarantine code: ``too_short`` (no frame decodes).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from curation.config import FramesConfig, MotionConfig
+from curation.frames import ALL, TooShortError, decode_clip_frames
+from curation.items import ClipItem, Item
+from curation.stages.base import ItemError, Resources, Stage
+
+
+class FramesStage(Stage):
+    """Fill ``frames`` with one decode of each clip."""
+
+    name: ClassVar[str] = "frames"
+    requires: ClassVar[frozenset[str]] = frozenset({"clip_path", "fps"})
+    populates: ClassVar[frozenset[str]] = frozenset({"frames"})
+    resources: ClassVar[Resources] = Resources(cpus=1.0)
+    consumes: ClassVar[type[Item]] = ClipItem
+
+    def __init__(self, frames: FramesConfig, motion: MotionConfig, want: frozenset[str] = ALL) -> None:
+        self.config = frames
+        self.motion = motion
+        self.want = want
+
+    def process(self, batch: list[Item]) -> list[Item]:
+        """Decode every clip of the batch once."""
+        for clip in batch:
+            assert isinstance(clip, ClipItem)
+            try:
+                clip.frames = decode_clip_frames(clip.clip_path, clip.fps, self.config, self.motion, self.want)
+            except TooShortError as e:
+                raise ItemError("too_short", str(e)) from e
+        return batch
