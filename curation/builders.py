@@ -13,11 +13,13 @@ from curation.config import CurationConfig
 from curation.stages.base import Stage
 from curation.stages.captions import CaptionStage
 from curation.stages.clip import ClipStage
+from curation.stages.clip_scores import ClipScoreStage
 from curation.stages.filter import FilterStage
 from curation.stages.frames import FramesStage
 from curation.stages.motion import MotionStage
 from curation.stages.probe import ProbeStage
 from curation.stages.split import SplitStage
+from curation.stages.text import TextStage
 from curation.stages.upload import UploadStage
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStore, prefix: str) -> list[Stage]:
-    """probe → split → clip → frames → motion → captions → filter → upload.
+    """probe → split → clip → frames → motion → text → captions → [clip_scores] → filter → upload.
 
     Args:
         work_dir: local scratch directory for written clips.
@@ -37,7 +39,19 @@ def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStor
         ClipStage(config.clip, Path(work_dir) / "clips"),
         FramesStage(config.frames, config.motion),
         MotionStage(config.motion, config.frames),
-        CaptionStage(config.captions),
+        TextStage(config.text, config.frames, config.motion, store.settings()),
+        CaptionStage(config.captions, config.frames, config.motion, store.settings()),
+        *clip_score_stages(config, store),
         FilterStage(config.filter),
-        UploadStage(store, prefix),
+        UploadStage(store.settings(), prefix),
     ]
+
+
+def clip_score_stages(config: CurationConfig, store: ObjectStore) -> list[Stage]:
+    """The CLIP scoring stage when ``clip_scores.model`` is configured, else nothing (signals skipped).
+
+    ``s3://`` model URIs are read with the run's store settings (endpoint, region).
+    """
+    if not config.clip_scores.model:
+        return []
+    return [ClipScoreStage(config.clip_scores, config.frames, config.motion, store.settings())]

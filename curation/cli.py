@@ -60,21 +60,46 @@ def run_cuts(video: Path, console: Console | None = None) -> list[int]:
     return found
 
 
+def _applied_note(f: dict[str, Any]) -> str:
+    """``motion_score < 0.5; flagged alone 2 of 16`` or ``lowest 25% of 16: cut 4.45; flagged alone 4``
+    (plus the outcome's note) for one applied filter."""
+    if f["kind"] == "percentile":
+        cut = "" if f["threshold"] is None else f": cut {f['threshold']:.4g}"
+        parts = [f"{f['removes']}est {f['setting']:.0%} of {f['judged']}{cut}", f"flagged alone {f['flagged']}"]
+    else:
+        op = "<" if f["kind"] == "min" else ">"
+        parts = [f"{f['signal']} {op} {f['setting']:g}", f"flagged alone {f['flagged']} of {f['judged']}"]
+    return "; ".join([*parts, f["note"]] if f["note"] else parts)
+
+
 def funnel_table(info: DatasetInfo) -> Table:
-    """The curation funnel: in, removed by each filter / quarantine reason, kept."""
+    """The curation funnel: in, removed by each stage reason, then by each dataset-wide filter in
+    precedence order (skipped and disabled filters say so, with why), kept."""
     funnel: dict[str, Any] = info.extra.get("funnel", {})
+    filters: list[dict[str, Any]] = (info.extra.get("filters") or {}).get("filters", [])
     table = Table(title=f"dataset {info.name}/{info.version}")
     table.add_column("step")
     table.add_column("clips", justify="right")
+    table.add_column("note")
     table.add_row("sources in", str(info.inputs))
+    resume: dict[str, Any] = info.extra.get("resume", {})
+    if resume:
+        table.add_row("  restored from cache", str(resume.get("restored", 0)))
+        table.add_row("  processed", str(resume.get("processed", 0)))
     table.add_row("sources quarantined", str(info.sources_quarantined))
     for reason, n in sorted(funnel.get("source", {}).items()):
         if ":" in reason:
             table.add_row(f"  {reason}", str(n))
     table.add_row("clips in", str(info.clips_in))
+    by_filter = {f["reason"] for f in filters}
     for reason, n in sorted(funnel.get("clip", {}).items()):
-        if ":" in reason:
+        if ":" in reason and reason not in by_filter:
             table.add_row(f"  removed by {reason}", str(n))
+    for f in filters:
+        if f["status"] == "applied":
+            table.add_row(f"  removed by {f['reason']}", str(f["removed"]), _applied_note(f))
+        else:
+            table.add_row(f"  {f['reason']}", "-", f"{f['status']}: {f['note']}")
     table.add_row("clips filtered", str(info.clips_filtered))
     table.add_row("clips quarantined", str(info.clips_quarantined))
     table.add_row("clips kept", str(info.clips_kept))
@@ -88,18 +113,26 @@ def run_curate(
     store: ObjectStore,
     config_file: Path | None = None,
     console: Console | None = None,
+    overrides: list[str] | None = None,
 ) -> DatasetInfo:
     """Curate ``sources`` into ``name``/``version`` in ``store`` and print the funnel.
 
     Args:
         config_file: a curation profile YAML (default ``configs/curation/default.yaml``).
+        overrides: ``key.sub=value`` profile overrides (``pipeline.runner=ray``), applied on top
+            of the file and validated with it.
+
+    Raises:
+        ValueError: an override is not ``key=value``.
+        pydantic.ValidationError: an overridden key is unknown or its value invalid.
     """
     from curation.config import load_config
     from curation.pipeline import curate
+    from vidforge.settings import parse_overrides
 
     _quiet_ffmpeg()
     console = console or Console()
-    config = load_config(config_file)
+    config = load_config(config_file, parse_overrides(overrides or []))
     info = curate(sources, store=store, name=name, version=version, config=config, progress=True)
     console.print(funnel_table(info))
     return info
@@ -125,9 +158,14 @@ def curate(
     profile: Annotated[
         Path | None, typer.Option("--profile", help="Curation profile YAML (default: configs/curation/default.yaml).")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a profile key: pipeline.runner=ray, ray.address=auto (repeatable)."),
+    ] = None,
 ) -> None:
     """Curate videos into a versioned dataset in the configured object store."""
     from vidforge.settings import get_settings
     from vidforge.store import open_store
 
-    run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile)
+    run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile,
+               overrides=set_)

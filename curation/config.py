@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: The default profile, relative to the repository root.
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "curation" / "default.yaml"
@@ -88,24 +88,159 @@ class MotionConfig(_Frozen):
     short_side: int = Field(32, ge=8)
 
 
+class TextConfig(_Frozen):
+    """OCR text area with RapidOCR (see :mod:`curation.stages.text`).
+
+    ``min_score``: a detected box counts when its detection score (mean text probability inside
+    it, 0..1) is at least this. ``recognize``: also run the recogniser and count only boxes whose
+    text is non-empty with confidence ≥ ``min_rec_score`` (off: detection only). ``det_min_side``:
+    frames whose short side is smaller are upscaled to it before detection (px; 0 = never).
+    ``det_model`` / ``rec_model``: a local path or object-store URI (``file://``, ``s3://``) of an
+    ``.onnx`` file; ``""`` = the model shipped inside the ``rapidocr`` package. ``threads``:
+    onnxruntime intra-op threads (0 = onnxruntime's default, all cores).
+    """
+
+    min_score: float = Field(0.5, ge=0, le=1)
+    recognize: bool = False
+    min_rec_score: float = Field(0.5, ge=0, le=1)
+    det_min_side: int = Field(360, ge=0)
+    det_model: str = ""
+    rec_model: str = ""
+    threads: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _rec_model_needs_recognize(self) -> TextConfig:
+        if self.rec_model and not self.recognize:
+            raise ValueError("text.rec_model is set but text.recognize is false (the model would never run)")
+        return self
+
+
+class CaptionModelConfig(_Frozen):
+    """One caption model of the ``transformers`` backend (see :mod:`curation.models.captioners`).
+
+    ``model``: a local checkpoint directory or an object-store URI (``file://``, ``s3://``); ``""``
+    gives the role no model. Generation is deterministic (greedy, or beam search when ``num_beams > 1``).
+    """
+
+    model: str = ""
+    max_new_tokens: int = Field(30, ge=1)
+    num_beams: int = Field(1, ge=1)
+
+
+class SummaryModelConfig(CaptionModelConfig):
+    """The summariser: a seq2seq text model given ``prompt`` with ``{image}`` and ``{video}`` filled in."""
+
+    prompt: str = "summarize: image: {image} video: {video}"
+
+    @model_validator(mode="after")
+    def _prompt_has_both_captions(self) -> SummaryModelConfig:
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.prompt) if name is not None}
+        if fields != {"image", "video"}:
+            raise ValueError(f"captions.summary.prompt must use exactly {{image}} and {{video}}, got {sorted(fields)}")
+        return self
+
+
 class CaptionsConfig(_Frozen):
-    """Caption backend by name (see :mod:`curation.stages.captions`)."""
+    """Caption backend by name (see :mod:`curation.stages.captions`) and the ``transformers`` backend's models.
+
+    With ``backend: transformers`` a role whose ``model`` is ``""`` takes the sidecar's caption
+    (image, video) or :func:`~curation.models.captioners.merge_captions` (summary).
+    """
 
     backend: str = "sidecar"
+    image: CaptionModelConfig = CaptionModelConfig()
+    video: CaptionModelConfig = CaptionModelConfig()
+    summary: SummaryModelConfig = SummaryModelConfig(max_new_tokens=60)
+    batch_size: int = Field(8, ge=1)
+    device: str = "cpu"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    threads: int = Field(1, ge=0)
+
+
+class ClipScoresConfig(_Frozen):
+    """CLIP aesthetic and caption–frame similarity (see :mod:`curation.stages.clip_scores`).
+
+    ``model``: local path, ``file://`` or ``s3://`` URI of a CLIP directory in the Hugging Face layout;
+    ``""`` = not configured: the stage is not built and both signals are skipped. ``aesthetic_head``:
+    same for a LAION-style head (:mod:`curation.models.aesthetic`); ``""`` = similarity only
+    (``aesthetic`` stays null). ``batch_size``: clips per forward pass (3 frames each). ``threads``:
+    torch intra-op threads while scoring (0: torch's default).
+    """
+
+    model: str = ""
+    aesthetic_head: str = ""
+    batch_size: int = Field(16, ge=1)
+    device: str = "cpu"
+    threads: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _head_needs_model(self) -> ClipScoresConfig:
+        if self.aesthetic_head and not self.model:
+            raise ValueError("clip_scores.aesthetic_head is set but clip_scores.model is not (the head scores "
+                             "CLIP embeddings)")
+        return self
+
+
+class LowCutConfig(_Frozen):
+    """Filters removing *low* values of one signal (see :mod:`curation.stages.filter`).
+
+    ``min``: absolute floor (``value < min`` is removed); ``drop_lowest``: the fraction of
+    the clips reaching the filter (that have the signal) with the lowest values. ``None``
+    (or ``0`` for the fraction) disables that filter.
+    """
+
+    min: float | None = None
+    drop_lowest: float | None = Field(None, ge=0, lt=1)
+
+
+class HighCutConfig(_Frozen):
+    """Filters removing *high* values of one signal: ``max`` (``value > max``) and ``drop_highest``."""
+
+    max: float | None = None
+    drop_highest: float | None = Field(None, ge=0, lt=1)
 
 
 class FilterConfig(_Frozen):
-    """Dataset-wide filters."""
+    """Dataset-wide filters, one rule set per signal (SVD's LVD-F cut-offs by default)."""
 
-    motion_min: float = Field(0.5, ge=0)
-    motion_drop_fraction: float = Field(0.25, ge=0, lt=1)
+    motion: LowCutConfig = LowCutConfig(min=0.5, drop_lowest=0.25)
+    aesthetic: LowCutConfig = LowCutConfig(drop_lowest=0.25)
+    clip_similarity: LowCutConfig = LowCutConfig(drop_lowest=0.5)
+    text_area: HighCutConfig = HighCutConfig(max=0.07, drop_highest=0.25)
 
 
 class PipelineConfig(_Frozen):
-    """Runner and publishing knobs."""
+    """Runner and publishing knobs. ``runner``: ``sequential`` (in-process) or ``ray`` (see ``ray:``)."""
 
+    runner: Literal["sequential", "ray"] = "sequential"
     batch_size: int = Field(8, ge=1)
     motion_bucket_edges: int = Field(15, ge=1)
+    #: Restore per-source results from the cache and cache new ones (see :mod:`curation.resume`).
+    resume: bool = True
+    #: Sources per chunk of the per-source stages; each finished chunk is cached.
+    chunk_sources: int = Field(32, ge=1)
+    #: Object-store prefix of the per-source cache (:mod:`curation.cache`).
+    cache_prefix: str = Field("curation-cache", min_length=1)
+
+
+class RayConfig(_Frozen):
+    """The Ray runner (see :mod:`curation.runner_ray` and ``docs/RAY.md``).
+
+    ``address``: ``""`` starts a private local Ray with ``num_cpus`` CPUs (None: all);
+    ``"auto"`` joins the cluster of the node the driver runs on; ``"ray://<head>:10001"``
+    connects a Ray Client. ``batch_size``: items per actor call (None: ``pipeline.batch_size``).
+    ``shared_dir``: a directory the driver and every Ray node mount at the same path; the
+    run's scratch files (fetched sources, written clips) go there ("" = a local temp dir,
+    which only works when every actor runs on the driver's node).
+    """
+
+    address: str = ""
+    num_cpus: int | None = Field(None, ge=1)
+    max_actors_per_stage: int = Field(4, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    shared_dir: str = ""
 
 
 class ValidationConfig(_Frozen):
@@ -125,9 +260,12 @@ class CurationConfig(_Frozen):
     clip: ClipConfig = ClipConfig()
     frames: FramesConfig = FramesConfig()
     motion: MotionConfig = MotionConfig()
+    text: TextConfig = TextConfig()
     captions: CaptionsConfig = CaptionsConfig()
+    clip_scores: ClipScoresConfig = ClipScoresConfig()
     filter: FilterConfig = FilterConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    ray: RayConfig = RayConfig()
     validation: ValidationConfig = ValidationConfig()
 
 

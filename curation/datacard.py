@@ -1,10 +1,14 @@
 """The data card of a dataset version: ``datacard.json`` (facts) and ``datacard.html`` (for people).
 
 The card shows the funnel (inputs → sources quarantined → clips in → removed per
-reason → kept), one histogram per numeric signal with its filter thresholds
-marked, first-frame thumbnails of a few kept clips, the configuration and code
-version, and the validation summary. Signals no stage computed (all null, e.g.
-no model configured) are listed as "skipped — not computed", never plotted.
+reason → kept), the dataset-wide filters (each one's setting, status — applied,
+skipped or disabled, and why —, effective cut value, clips flagged and removed;
+from ``info.extra["filters"]``, see :func:`curation.stages.filter.run_report`),
+one histogram per numeric signal with every threshold of its filters marked
+(absolute thresholds and effective percentile cuts), first-frame thumbnails of a
+few kept clips, the configuration and code version, and the validation summary.
+Signals no stage computed (all null, e.g. no model configured) are listed as
+"skipped — not computed" with their skipped filters, never plotted.
 The HTML is self-contained: images are embedded as base64 PNGs.
 """
 
@@ -13,7 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,11 +38,16 @@ SIGNALS: tuple[str, ...] = ("motion_score", "aesthetic", "clip_similarity", "tex
 _COLOURS = {Status.KEPT.value: "#2da44e", Status.FILTERED.value: "#d4a72c", Status.QUARANTINED.value: "#cf222e"}
 
 
+def filter_outcomes(info: DatasetInfo) -> list[dict[str, Any]]:
+    """The dataset-wide filters' outcomes the pipeline recorded, in precedence order ([] when none)."""
+    return list(((info.extra or {}).get("filters") or {}).get("filters") or [])
+
+
 def funnel(info: DatasetInfo, manifest: pd.DataFrame) -> dict[str, Any]:
-    """Counts from ``info`` plus the clips removed per reason (from the manifest).
+    """Counts from ``info`` plus the clips removed per reason (from the manifest) and per filter.
 
     Source-level quarantine reasons come from ``info.extra["funnel"]["source"]`` when the
-    pipeline recorded them.
+    pipeline recorded them; ``filters`` lists every dataset-wide filter (see :func:`filter_outcomes`).
     """
     removed = manifest[manifest["status"] != Status.KEPT.value]
     by_reason = removed.groupby(["status", "reason"], dropna=False).size().reset_index(name="count")
@@ -55,39 +64,47 @@ def funnel(info: DatasetInfo, manifest: pd.DataFrame) -> dict[str, Any]:
         "clips_kept": info.clips_kept,
         "removed": [{"status": str(r.status), "reason": str(r.reason or "—"), "count": int(r.count)}
                     for r in by_reason.sort_values(["status", "count"], ascending=[True, False]).itertuples()],
+        "filters": filter_outcomes(info),
     }
 
 
-def thresholds(signal: str, config: Mapping[str, Any], manifest: pd.DataFrame) -> list[dict[str, Any]]:
-    """The filter thresholds of ``signal``: ``{"label", "value"}`` each.
+def thresholds(signal: str, filters: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The thresholds the applied filters of ``signal`` used: ``{"filter", "kind", "label", "value"}`` each.
 
-    ``filter.<signal-stem>_min/_max`` from the config (``motion_min`` for ``motion_score``), and for
-    motion the effective percentile cut (the highest score the percentile filter removed).
+    An absolute filter gives its threshold (``motion_min < 0.5``); a percentile filter its effective
+    cut, the value of the last clip it flags (``motion_percentile cut (lowest 25%)``).
     """
-    cfg = config.get("filter") or {}
-    stem = "motion" if signal == "motion_score" else signal
-    out = [{"label": f"filter.{stem}_{side}", "value": float(cfg[f"{stem}_{side}"])}
-           for side in ("min", "max") if cfg.get(f"{stem}_{side}") is not None]
-    if signal == "motion_score":
-        cut = manifest.loc[manifest["reason"] == "filter:motion_percentile", "motion_score"].dropna()
-        if len(cut):
-            frac = cfg.get("motion_drop_fraction")
-            label = "motion_percentile cut" + (f" (drop {frac:.0%})" if frac is not None else "")
-            out.append({"label": label, "value": float(cut.max())})
+    out = []
+    for f in filters:
+        if f["signal"] != signal or f["status"] != "applied" or f["threshold"] is None:
+            continue
+        if f["kind"] == "percentile":
+            label = f"{f['name']} cut ({f['removes']}est {f['setting']:.0%})"
+        else:
+            label = f"{f['name']} ({'<' if f['kind'] == 'min' else '>'} {f['setting']:g})"
+        out.append({"filter": f["name"], "kind": f["kind"], "label": label, "value": float(f["threshold"])})
     return out
 
 
-def signal_summary(signal: str, config: Mapping[str, Any], manifest: pd.DataFrame) -> dict[str, Any]:
-    """Stats of one signal over all clips that have it; ``computed`` is False when every value is null."""
+def signal_summary(
+    signal: str, filters: Sequence[Mapping[str, Any]], manifest: pd.DataFrame, skip_reason: str | None = None
+) -> dict[str, Any]:
+    """Stats of one signal over all clips that have it, its thresholds and its filters' status.
+
+    ``computed`` is False when every value is null (``reason`` then says why: ``skip_reason``
+    when the configuration explains it, else "not computed"); ``filters`` lists
+    ``{"name", "status", "note"}`` of the signal's filters either way.
+    """
+    own = [{"name": f["name"], "status": f["status"], "note": f["note"]} for f in filters if f["signal"] == signal]
     if signal not in manifest.columns or manifest[signal].isna().all():
-        return {"name": signal, "computed": False}
+        return {"name": signal, "computed": False, "reason": skip_reason or "not computed", "filters": own}
     values = manifest[signal].dropna().astype("float64")
     kept = manifest.loc[manifest["status"] == Status.KEPT.value, signal].dropna().astype("float64")
     return {
         "name": signal, "computed": True, "count": len(values),
         "min": float(values.min()), "max": float(values.max()), "mean": float(values.mean()),
-        "kept_min": float(kept.min()) if len(kept) else None,
-        "thresholds": thresholds(signal, config, manifest),
+        "kept_min": float(kept.min()) if len(kept) else None, "kept_max": float(kept.max()) if len(kept) else None,
+        "thresholds": thresholds(signal, filters), "filters": own,
     }
 
 
@@ -115,24 +132,25 @@ def histogram_png(summary: dict[str, Any], manifest: pd.DataFrame) -> str:
     fig, ax = plt.subplots(figsize=(5.2, 2.6))
     ax.hist([v for _, v in groups], bins=20, stacked=True, color=[_COLOURS[s] for s, _ in groups],
             label=[f"{s} ({len(v)})" for s, v in groups])
-    for i, t in enumerate(summary["thresholds"]):
-        ax.axvline(t["value"], color="#222", linestyle=("--", ":", "-.")[i % 3], linewidth=1.4,
-                   label=f"{t['label']} = {t['value']:.3g}")
+    for i, t in enumerate(summary["thresholds"]):  # absolute thresholds black, percentile cuts purple
+        ax.axvline(t["value"], color="#8250df" if t["kind"] == "percentile" else "#222",
+                   linestyle=("--", ":", "-.")[i % 3], linewidth=1.4, label=f"{t['label']} = {t['value']:.3g}")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel=name, ylabel="clips", title=name)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)  # off the bars
     ax.grid(alpha=0.3)
     return _png(fig)
 
 
 def thumbnail_png(path: str | Path, width: int = 160) -> str | None:
-    """The first frame of a video, at most ``width`` px wide; base64 PNG, None when unreadable."""
+    """The first frame of a video, upright (display rotation applied), at most ``width`` px wide;
+    base64 PNG, None when unreadable."""
     import av
 
     try:
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
-            image = frame.to_image()
+            image = frame.to_image().rotate(frame.rotation, expand=True)  # PIL: counter-clockwise, as PyAV
     except (OSError, StopIteration, av.error.FFmpegError):
         return None
     image.thumbnail((width, width))
@@ -143,11 +161,14 @@ def thumbnail_png(path: str | Path, width: int = 160) -> str | None:
 
 def build_datacard(info: DatasetInfo, manifest: pd.DataFrame, validation: ValidationReport) -> dict[str, Any]:
     """The ``datacard.json`` content (no images): funnel, signals, validation summary, config, code version."""
+    from curation.stages.clip_scores import skip_reasons
+
+    reasons = skip_reasons(info.config)
     return {
         "name": info.name, "version": info.version, "created_at": info.created_at,
         "code_version": info.code_version, "config": info.config,
         "funnel": funnel(info, manifest),
-        "signals": [signal_summary(s, info.config, manifest) for s in SIGNALS],
+        "signals": [signal_summary(s, filter_outcomes(info), manifest, reasons.get(s)) for s in SIGNALS],
         "motion_bucket_edges": info.motion_bucket_edges,
         "validation": {"success": validation.success, "suite": validation.suite, "gx_version": validation.gx_version,
                        "evaluated": validation.evaluated, "successful": validation.successful,

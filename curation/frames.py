@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from curation.config import FramesConfig, MotionConfig
+from vidforge.media import upright
 
 if TYPE_CHECKING:
     from curation.items import ClipItem
@@ -45,10 +46,12 @@ class ClipFrames:
 
     Attributes:
         num_frames: frames in the clip.
-        key: ``{"first", "middle", "last"}`` → RGB ``uint8`` ``(H, W, 3)``, longest side ≤ ``max_side``.
-        sampled: evenly spaced RGB frames (the video captioner's input), in order.
+        key: ``{"first", "middle", "last"}`` → RGB ``uint8`` ``(H, W, 3)``, longest side ≤ ``max_side``,
+            upright (the clip's display rotation applied, as a player shows it).
+        sampled: evenly spaced RGB frames (the video captioner's input), in order, upright.
         sampled_index: the clip frame index of each ``sampled`` frame.
-        flow: ``(frame i, frame i+1)`` grey ``uint8`` pairs, short side = ``motion.short_side``.
+        flow: ``(frame i, frame i+1)`` grey ``uint8`` pairs, short side = ``motion.short_side``, as coded
+            (flow magnitudes do not depend on the rotation).
         decoded: which parts were asked for (a subset of :data:`ALL`).
     """
 
@@ -136,7 +139,8 @@ def decode_clip_frames(
             decoded = i + 1
             if i in rgb_at:
                 w, h = _fit(frame.width, frame.height, frames.max_side)
-                rgb[i] = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation="AREA")
+                rgb[i] = upright(frame.to_ndarray(width=w, height=h, format="rgb24", interpolation="AREA"),
+                                 frame.rotation)
             if i in grey_at:
                 w, h = _short(frame.width, frame.height, motion.short_side)
                 grey[i] = frame.to_ndarray(width=w, height=h, format="gray", interpolation="AREA")

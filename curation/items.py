@@ -52,7 +52,7 @@ class Item:
 
     def quarantine(self, reason: str, error: str = "") -> None:
         """Mark the item as failed: ``reason`` is ``"<stage>:<code>"``."""
-        self.status, self.reason, self.error = Status.QUARANTINED, reason, error
+        self.status, self.reason, self.error = Status.QUARANTINED, reason, error or reason
 
     def filter_out(self, reason: str) -> None:
         """Mark the item as removed by a filter: ``reason`` names the filter."""
@@ -78,6 +78,9 @@ class SourceItem(Item):
     height: int | None = None
     num_frames: int | None = None
     duration_s: float | None = None
+    #: Display rotation, counter-clockwise degrees (0, 90, 180, -90): the coded frames are turned by
+    #: this to show upright (a phone's portrait video: -90). ``width``/``height`` are the upright size.
+    rotation: int | None = None
     #: Ascending first frames of new shots (excludes 0).
     cuts: list[int] | None = None
 
@@ -102,6 +105,8 @@ class ClipItem(Item):
     fps: float
     width: int
     height: int
+    #: Display rotation of the source (and of the stream-copied clip), counter-clockwise degrees.
+    rotation: int = 0
     start_frame: int | None = None
     end_frame: int | None = None
     start_s: float | None = None

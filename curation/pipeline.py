@@ -1,7 +1,8 @@
 """``curate``: raw videos → a published dataset version in the object store.
 
-Stages run through a :class:`~curation.runner.Runner` (in-process by default;
-a Ray runner implements the same protocol). The version is written to its
+Stages run through a :class:`~curation.runner.Runner`: the profile's
+``pipeline.runner`` picks the in-process one or the Ray one
+(:mod:`curation.runner_ray`, imported only then). The version is written to its
 final keys and ``dataset.json`` is published last, after being removed first,
 so re-running a version overwrites it cleanly and readers never see a
 half-written one as published.
@@ -10,16 +11,20 @@ half-written one as published.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from curation.builders import build_stages
+from curation.cache import open_cache
 from curation.config import CurationConfig, load_config
 from curation.items import SourceItem
 from curation.publish import publish
+from curation.resume import run_resumable
 from curation.runner import Runner, SequentialRunner, describe_pipeline, funnel
+from curation.stages.filter import run_report
 from vidforge.dataset import dataset_prefix
 from vidforge.ids import content_id
 from vidforge.logging import get_logger
@@ -60,6 +65,26 @@ def source_items(sources: Sequence[str | Path], fetch_dir: str | Path) -> list[S
     return items
 
 
+def runner_for(config: CurationConfig, progress: bool = False) -> Runner:
+    """The runner ``config.pipeline.runner`` names (Ray is imported only for ``ray``)."""
+    if config.pipeline.runner == "ray":
+        from curation.runner_ray import RayRunner
+
+        return RayRunner.from_config(config, progress=progress)
+    return SequentialRunner(config.pipeline.batch_size, progress=progress)
+
+
+@contextmanager
+def _closed_after(runner: Runner | None) -> Iterator[None]:
+    """Close a runner ``curate`` made itself when it has ``close`` (a Ray runner stops the Ray it started)."""
+    try:
+        yield
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
+
+
 def curate(
     sources: Sequence[str | Path],
     *,
@@ -75,12 +100,14 @@ def curate(
     Writes ``datasets/<name>/<version>/{clips/<clip_id>.mp4, manifest.parquet,
     quarantine.parquet, validation.json, datacard.{json,html}, dataset.json}``; the manifest has one row per clip
     (kept, filtered or quarantined); quarantined sources go to the quarantine
-    table. Bad inputs never raise: they are quarantined.
+    table. Bad inputs never raise: they are quarantined. With ``pipeline.resume`` the per-source
+    stages run in chunks whose results are cached in the store, and a re-run restores them
+    (:mod:`curation.resume`); ``info.extra["resume"]`` counts restored and processed sources.
 
     Args:
         config: the curation profile (default: ``configs/curation/default.yaml``).
         progress: show per-stage progress bars.
-        runner: how stages run (default: in-process :class:`SequentialRunner`).
+        runner: how stages run (default: :func:`runner_for` the profile).
 
     Returns:
         The published :class:`~vidforge.dataset.DatasetInfo`.
@@ -92,16 +119,24 @@ def curate(
     config = config or load_config()
     prefix = dataset_prefix(name, version)
     store.delete(f"{prefix}/dataset.json")  # unpublished while being rewritten
-    runner = runner or SequentialRunner(config.pipeline.batch_size, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="vidforge-curate-") as tmp:
+    own = runner is None
+    runner = runner or runner_for(config, progress)
+    scratch = config.ray.shared_dir if config.pipeline.runner == "ray" else ""
+    with (
+        tempfile.TemporaryDirectory(prefix="vidforge-curate-", dir=scratch or None) as tmp,
+        _closed_after(runner if own else None),
+    ):
         items = source_items(sources, Path(tmp) / "sources")
         stages = build_stages(config, tmp, store, prefix)
         log.info("curate", name=name, version=version, sources=len(items))
-        done = runner.run(stages, list(items))
+        done, resumed = run_resumable(stages, items, runner, cache=open_cache(store, config),
+                                      chunk_sources=config.pipeline.chunk_sources, restore_dir=Path(tmp) / "restored")
         info = publish(
             store, name, version, done, bucket_edges=config.pipeline.motion_bucket_edges,
             config=config.model_dump(mode="json"), code_version=code_version(),
-            extra={"funnel": funnel(done), "stages": describe_pipeline(stages).splitlines()},
+            extra={"funnel": funnel(done), "stages": describe_pipeline(stages).splitlines(),
+                   "resume": resumed.to_dict(),
+                   "filters": run_report(stages, done)},
             validation=config.validation,
         )
     log.info("published", name=name, version=version, kept=info.clips_kept, clips=info.clips_in)

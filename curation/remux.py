@@ -39,12 +39,24 @@ class PacketIndex:
         """Number of frames (packets) in the stream."""
         return len(self.pts)
 
+    def _end_pts(self, frame: int) -> int:
+        """pts of frame ``frame``; for ``num_frames``, the end of the last frame (one frame step on)."""
+        if frame < len(self.pts):
+            return self.pts[frame]
+        return self.pts[-1] + (self.pts[-1] - self.pts[-2] if len(self.pts) > 1 else 0)
+
     def seconds(self, frame: int) -> float:
         """Time of frame ``frame`` (may be ``num_frames``: the end of the last frame) from frame 0."""
-        if frame < len(self.pts):
-            return float((self.pts[frame] - self.pts[0]) * self.time_base)
-        step = self.pts[-1] - self.pts[-2] if len(self.pts) > 1 else 0
-        return float((self.pts[-1] + step - self.pts[0]) * self.time_base)
+        return float((self._end_pts(frame) - self.pts[0]) * self.time_base)
+
+    def rate(self, a: int, b: int) -> Fraction | None:
+        """Mean frame rate of frames ``[a, b)`` from their timestamps (None when they span no time).
+
+        Exact for a constant-rate stream (the stream's rate); for a variable-rate
+        one, the rate of just these frames.
+        """
+        ticks = self._end_pts(b) - self._end_pts(a)
+        return Fraction(b - a) / (ticks * self.time_base) if ticks > 0 else None
 
 
 def index_packets(path: str | Path) -> PacketIndex:
@@ -109,22 +121,35 @@ def plan_span(
     return (a, best) if best > a else None
 
 
+class UnsupportedCodecError(ValueError):
+    """The destination container cannot hold the source's codec (stream copy cannot re-encode)."""
+
+
 def copy_span(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: int) -> None:
     """Write frames ``[a, b)`` (from :func:`plan_span`) of ``src`` to ``dest`` by stream copy.
 
-    Timestamps are shifted so the clip's first frame has pts 0.
+    Timestamps are shifted so the clip's first frame has pts 0. The source's
+    display matrix (rotation) is carried over.
 
     Raises:
+        UnsupportedCodecError: ``dest``'s container (from its suffix) cannot hold the codec (VP8 in mp4).
         ValueError: fewer packets than ``b - a`` were found (damaged source).
     """
     wanted = set(index.pts[a:b])
     offset = index.pts[a]
+    # Seek to the keyframe before ``a`` (or not at all): demuxers that seek by dts (MPEG-TS) land
+    # after a keyframe whose dts is below its pts; packets before ``a`` are skipped below.
+    k = bisect.bisect_left(index.keyframes, a) - 1
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
         in_stream = inp.streams.video[0]
+        codec = in_stream.codec_context.name
+        if codec not in out.supported_codecs:
+            raise UnsupportedCodecError(f"{src}: a {out.format.name} clip cannot hold {codec} video")
         out_stream = out.add_stream_from_template(in_stream)
-        inp.seek(offset, stream=in_stream, backward=True, any_frame=False)
+        if k >= 0:
+            inp.seek(index.pts[index.keyframes[k]], stream=in_stream, backward=True, any_frame=False)
         for packet in inp.demux(in_stream):
             if not packet.size or packet.pts not in wanted:
                 if written == b - a and packet.pts is not None and packet.pts > index.pts[b - 1]:

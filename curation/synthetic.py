@@ -322,7 +322,7 @@ def make_demo_suite(out_dir: str | Path, seed: int = 0) -> list[GroundTruth]:
     return [write_video(spec, out / f"{name}.mp4") for name, spec in demo_specs(seed).items()]
 
 
-def _top_level_boxes(data: bytes) -> list[tuple[str, int, int]]:
+def top_level_boxes(data: bytes) -> list[tuple[str, int, int]]:
     """(type, start, end) of the top-level ISO-BMFF boxes in ``data``."""
     boxes, pos = [], 0
     while pos + 8 <= len(data):
@@ -355,7 +355,7 @@ def write_corrupt(path: str | Path, mode: str = "truncated", seed: int = 0) -> P
     if mode == "truncated":
         path.write_bytes(data[:2048])
         return path
-    boxes = {kind: (start, end) for kind, start, end in _top_level_boxes(data)}
+    boxes = {kind: (start, end) for kind, start, end in top_level_boxes(data)}
     (m0, m1), (d0, _d1) = boxes["moov"], boxes["mdat"]
     header = data[: boxes["ftyp"][1]]
     # Chunk offsets in moov point into mdat; after moving moov first, they'd be wrong,

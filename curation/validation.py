@@ -13,7 +13,7 @@ The suite:
   and kept clips have a non-empty ``uri``;
 - ``fps > 0``, ``0 ≤ start_frame < end_frame``, ``status`` ∈ {kept, filtered, quarantined},
   ``motion_bucket`` ∈ 0..255 and ``text_area`` ∈ [0, 1] when present, and filtered or
-  quarantined clips carry a non-empty ``reason``;
+  quarantined clips carry a non-empty ``reason`` (quarantined ones also a non-empty ``error``);
 - durations agree with frame counts: ``|(end_s − start_s)·fps − (end_frame − start_frame)|``
   ≤ ``duration_tolerance_frames`` (checked on a derived column, ``frame_count_error``,
   since GX has no pandas expectation over an expression).
@@ -107,6 +107,7 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
     statuses = [s.value for s in Status]
     removed = Column("status").is_in([Status.FILTERED.value, Status.QUARANTINED.value])
     kept = Column("status") == Status.KEPT.value
+    quarantined = Column("status") == Status.QUARANTINED.value
     expectations: list[tuple[str, tuple[str, ...], Any]] = [
         ("columns are CLIP_FIELDS", (),
          e.ExpectTableColumnsToMatchOrderedList(column_list=[*CLIP_FIELDS, FRAME_COUNT_ERROR])),
@@ -129,6 +130,10 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
          e.ExpectColumnValuesToNotBeNull(column="reason", row_condition=removed)),
         ("filtered/quarantined clips' reason is not empty", ("status", "reason"),
          e.ExpectColumnValueLengthsToBeBetween(column="reason", min_value=1, row_condition=removed)),
+        ("quarantined clips have an error", ("status", "reason", "error"),
+         e.ExpectColumnValuesToNotBeNull(column="error", row_condition=quarantined)),
+        ("quarantined clips' error is not empty", ("status", "reason", "error"),
+         e.ExpectColumnValueLengthsToBeBetween(column="error", min_value=1, row_condition=quarantined)),
         ("duration matches frame count", (*_DURATION_COLUMNS, FRAME_COUNT_ERROR),
          e.ExpectColumnValuesToBeBetween(column=FRAME_COUNT_ERROR, max_value=config.duration_tolerance_frames)),
     ]

@@ -11,6 +11,7 @@ from vidforge.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s" / "base"
+TRAINJOB = ROOT / "k8s" / "trainjob" / "trainjob-example.yaml"
 
 
 def _docs(path: Path) -> list[dict]:
@@ -46,7 +47,7 @@ def test_kustomization_references_existing_files() -> None:
             assert (K8S / entry.split("=", 1)[-1]).resolve().is_file(), entry
 
 
-@pytest.mark.parametrize("path", sorted(K8S.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "k8s").glob("*/*.yaml")), ids=lambda p: p.parent.name + "/" + p.name)
 def test_manifests_have_identity(path: Path) -> None:
     for doc in _docs(path):
         assert doc.get("apiVersion") and doc.get("kind"), path.name
@@ -61,3 +62,20 @@ def test_training_pod_template_requests_gpu_and_shm() -> None:
     assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in spec["volumes"])
     assert spec["activeDeadlineSeconds"] > 0 and spec["restartPolicy"] == "Never"
     assert any(t["key"] == "nvidia.com/gpu" for t in spec["tolerations"])
+
+
+def test_trainjob_example_is_multi_node_gpu_and_uses_the_base_settings() -> None:
+    (tj,) = _docs(TRAINJOB)
+    assert tj["apiVersion"] == "trainer.kubeflow.org/v1alpha1" and tj["kind"] == "TrainJob"
+    trainer = tj["spec"]["trainer"]
+    assert trainer["numNodes"] > 1 and trainer["resourcesPerNode"]["limits"]["nvidia.com/gpu"] >= 1
+    (patch,) = tj["spec"]["runtimePatches"]
+    (node,) = patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
+    pod = node["template"]["spec"]["template"]["spec"]
+    assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in pod["volumes"])
+    assert any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
+    # the ConfigMap the base kustomization generates, and the Secret the base pods read
+    (gen,) = yaml.safe_load((K8S / "kustomization.yaml").read_text())["configMapGenerator"]
+    assert {"name": "settings", "configMap": {"name": gen["name"]}} in pod["volumes"]
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in trainer["env"] if "valueFrom" in e} == {"vidforge-s3"}
+    assert tj["metadata"]["namespace"] == yaml.safe_load((K8S / "kustomization.yaml").read_text())["namespace"]

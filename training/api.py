@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 #: Launcher names accepted by :func:`run_stage` (remote ones read ``configs/training/launchers/default.yaml``).
-LAUNCHERS = ("local", "kubernetes", "ray")
+LAUNCHERS = ("local", "kubernetes", "trainjob", "ray")
 
 
 def get_launcher(name: str, settings: Settings) -> Launcher:
@@ -41,6 +41,10 @@ def get_launcher(name: str, settings: Settings) -> Launcher:
         from training.launchers.kubernetes import KubernetesLauncher
 
         return KubernetesLauncher(settings)
+    if name == "trainjob":
+        from training.launchers.kubeflow import TrainJobLauncher
+
+        return TrainJobLauncher(settings)
     if name == "ray":
         from training.launchers.ray import RayLauncher
 

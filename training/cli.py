@@ -15,7 +15,7 @@ def train(
         list[str] | None, typer.Option(help="Stage(s) to run, in order; default: all three.")
     ] = None,
     init: Annotated[str | None, typer.Option(help="Initial weights (pipeline dir URI) for the first stage.")] = None,
-    launcher: Annotated[str, typer.Option(help="Launcher: local.")] = "local",
+    launcher: Annotated[str, typer.Option(help="Launcher: local, kubernetes, trainjob or ray.")] = "local",
 ) -> None:
     """Train one stage, or all three, on a dataset version; each stage initialises from the last."""
     from rich.console import Console

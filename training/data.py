@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vidforge.dataset import DatasetInfo, load_dataset, motion_bucket
+from vidforge.media import upright
 from vidforge.store import open_uri
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def decode_clip(uri: str, store_settings: StoreSettings | None = None) -> np.nda
     if local is not None and not local.is_file():
         raise FileNotFoundError(uri)
     with av.open(source) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        frames = [upright(f.to_ndarray(format="rgb24"), f.rotation) for f in container.decode(video=0)]
     if not frames:
         raise ValueError(f"no video frames in {uri}")
     return np.stack(frames)

@@ -32,10 +32,10 @@ def make_accelerator(cfg: StageConfig) -> Accelerator:
     """An :class:`~accelerate.Accelerator` for ``cfg`` (CPU when there is no CUDA).
 
     Mixed precision that the device cannot run (bf16 without support, fp16 on
-    CPU) falls back to ``"no"`` with a warning.
+    CPU) falls back to ``"no"`` with a warning. Stages of different precision
+    may follow each other in one process (see :func:`_allow_precision`).
     """
     from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
     from accelerate.utils import DistributedDataParallelKwargs
 
     cpu = not torch.cuda.is_available()
@@ -46,15 +46,31 @@ def make_accelerator(cfg: StageConfig) -> Accelerator:
     if precision == "bf16" and not cpu and not torch.cuda.is_bf16_supported():
         log.warning("bf16 not supported on this GPU; training in fp32", stage=cfg.name)
         precision = "no"
-    # AcceleratorState is a per-process singleton that refuses a second precision; a process
-    # running several stages in turn (tests, a reused worker) starts each from a clean one.
-    # The process group (PartialState) is kept.
-    state = AcceleratorState._shared_state
-    if state and state.get("_mixed_precision") not in (None, precision):
-        AcceleratorState._reset_state(reset_partial_state=False)
+    _allow_precision(precision)
     # frozen layers (stage I's temporal ones) get no gradient; trainable ones always do
     ddp = DistributedDataParallelKwargs(find_unused_parameters=False)
     return Accelerator(cpu=cpu, mixed_precision=precision, kwargs_handlers=[ddp])
+
+
+def _allow_precision(precision: str) -> None:
+    """Let the next ``Accelerator`` of this process use ``precision`` after one of another precision.
+
+    accelerate keeps one ``AcceleratorState`` per process and refuses a second mixed
+    precision ("AcceleratorState has already been initialized and cannot be changed,
+    restart your runtime", ``AcceleratorState._check_initialized``). accelerate 1.x has
+    no public way to change or release it: ``Accelerator.free_memory``/``clear`` drop
+    prepared objects only, ``end_training`` trackers and the process group; its own test
+    base class (``accelerate.test_utils.AccelerateTestCase``) calls the private
+    ``_reset_state``, as we do here — the one private accelerate call of the trainer,
+    kept in this function. The alternative (always ``mixed_precision="no"`` plus our own
+    autocast and fp16 ``GradScaler``) would re-implement what accelerate does. The
+    process group (``PartialState``) is kept, so ranks stay connected between stages.
+    """
+    from accelerate.state import AcceleratorState
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") not in (None, precision):
+        AcceleratorState._reset_state(reset_partial_state=False)
 
 
 def make_optimizer(

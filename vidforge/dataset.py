@@ -47,6 +47,7 @@ CLIP_SCHEMA = pa.schema(
         ("fps", pa.float64()),
         ("width", pa.int64()),
         ("height", pa.int64()),
+        ("rotation", pa.int64()),  # display rotation of the clip file, counter-clockwise degrees
         ("uri", pa.string()),
         ("caption_image", pa.string()),
         ("caption_video", pa.string()),
@@ -58,6 +59,7 @@ CLIP_SCHEMA = pa.schema(
         ("clip_similarity", pa.float64()),
         ("status", pa.string()),
         ("reason", pa.string()),
+        ("error", pa.string()),  # the error of a quarantined clip ("" otherwise)
     ]
 )
 CLIP_FIELDS: tuple[str, ...] = tuple(CLIP_SCHEMA.names)

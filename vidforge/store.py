@@ -81,6 +81,11 @@ class ObjectStore(ABC):
         """A local filesystem path for ``key`` when the backend has one, else None."""
         return None
 
+    @abstractmethod
+    def settings(self) -> StoreSettings:
+        """Serialisable settings that :func:`open_store` turns back into an equivalent store
+        (how a store travels to another process, e.g. a Ray worker)."""
+
     def put_dir(self, src: str | Path, prefix: str) -> str:
         """Upload every file below ``src`` under ``prefix``; return the prefix URI."""
         src = Path(src)
@@ -124,6 +129,11 @@ class LocalStore(ObjectStore):
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
+
+    def settings(self) -> StoreSettings:
+        from vidforge.settings import StoreSettings
+
+        return StoreSettings(uri=str(self.root))  # a plain path: no percent-encoding to undo
 
     def put_bytes(self, key: str, data: bytes) -> str:
         path = self._path(key)
@@ -183,7 +193,13 @@ class S3Store(ObjectStore):
         self.bucket = parsed.netloc
         self.prefix = parsed.path.strip("/")
         self.root_uri = f"s3://{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        self.endpoint_url, self.region = endpoint_url, region
         self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+    def settings(self) -> StoreSettings:
+        from vidforge.settings import StoreSettings
+
+        return StoreSettings(uri=self.root_uri, s3_endpoint_url=self.endpoint_url, s3_region=self.region)
 
     def _k(self, key: str) -> str:
         key = _clean_key(key)

@@ -1,22 +1,34 @@
 """Captions: three captions per clip (image, video, summary) from a pluggable backend.
 
-The only backend in this slice, ``sidecar``, reads the source's ``<video>.json``
-(see :mod:`curation.sidecar`) and gives each clip the captions of the annotated
-shot it overlaps most; without a sidecar the captions stay empty. Model-based
-backends (an image captioner on the middle frame, a video captioner, an LLM
-summary) register under their own name with :func:`register_backend`.
-Quarantine code: ``bad_sidecar``.
+Backends, chosen by ``captions.backend``:
+
+* ``sidecar`` (default) reads the source's ``<video>.json`` (see :mod:`curation.sidecar`) and
+  gives each clip the captions of the annotated shot it overlaps most; without a sidecar the
+  captions stay empty.
+* ``transformers`` runs the models of :mod:`curation.models.captioners`: an image captioner on
+  the clip's middle frame, a video captioner on its ``frames.video_frames`` sampled frames, and a
+  summariser of the two captions. A role without a model takes the sidecar's caption (image,
+  video) or :func:`~curation.models.captioners.merge_captions` (summary). Frames come from the
+  frames stage when it ran (:func:`curation.frames.frames_for`).
+
+Other backends register with :func:`register_backend`. Quarantine codes: ``bad_sidecar``,
+``too_short`` (no frame decodes), ``decode_failed`` (the clip cannot be opened or decoded).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from curation.config import CaptionsConfig
+from curation.config import CaptionsConfig, FramesConfig, MotionConfig
+from curation.frames import KEY, SAMPLED, ClipFrames, TooShortError, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
+
+if TYPE_CHECKING:
+    from curation.models.captioners import CaptionModels
+    from vidforge.settings import StoreSettings
 
 
 @dataclass(frozen=True)
@@ -29,9 +41,15 @@ class Captions:
 
 
 class CaptionBackend(Protocol):
-    """Captions a batch of clips. ``setup`` loads models once per worker."""
+    """Captions a batch of clips. The constructor stores settings only; ``setup`` loads models once per worker.
+
+    Attributes:
+        resources: what one worker needs (the captions stage declares it).
+        uses_frames: the backend reads decoded frames (they stay alive until the captions stage).
+    """
 
     resources: Resources
+    uses_frames: bool
 
     def setup(self) -> None:
         """Load models."""
@@ -46,6 +64,7 @@ class SidecarBackend:
     """Captions from the source's sidecar (the shot overlapping the written clip most)."""
 
     resources = Resources(cpus=0.25)
+    uses_frames = False
 
     def setup(self) -> None:
         """Nothing to load."""
@@ -72,10 +91,80 @@ class SidecarBackend:
         return out
 
 
-_BACKENDS: dict[str, Callable[[], CaptionBackend]] = {"sidecar": SidecarBackend}
+class TransformersBackend:
+    """Captions from transformers models (see :mod:`curation.models.captioners`), loaded once per worker.
+
+    Args:
+        config: per-role models and generation settings, batch size, device, threads.
+        frames: frame decoding settings (used when no frames stage ran).
+        motion: needed by the frame decoder's signature only.
+        store: object-store settings for ``s3://`` model URIs (default: the platform settings).
+    """
+
+    def __init__(self, config: CaptionsConfig, frames: FramesConfig, motion: MotionConfig,
+                 store: StoreSettings | None = None) -> None:
+        self.config, self.frames, self.motion, self.store = config, frames, motion, store
+        self.resources = Resources(cpus=1.0, gpus=1.0 if config.device.startswith("cuda") else 0.0)
+        self.uses_frames = bool(config.image.model or config.video.model)
+        self.want = frozenset({KEY} if config.image.model else set()) | (
+            frozenset({SAMPLED}) if config.video.model else frozenset())
+        self.models: CaptionModels | None = None
+
+    def setup(self) -> None:
+        """Load the configured models."""
+        from curation.models.captioners import load_caption_models
+
+        self.models = load_caption_models(self.config, self.store)
+
+    def _frames(self, clip: ClipItem) -> ClipFrames:
+        import av
+
+        try:
+            return frames_for(clip, self.frames, self.motion, self.want)
+        except TooShortError as e:
+            raise ItemError("too_short", str(e)) from e
+        except (av.FFmpegError, OSError) as e:
+            raise ItemError("decode_failed", f"cannot decode {clip.clip_path}: {e}") from e
+
+    def caption(self, clips: list[ClipItem]) -> list[Captions]:
+        """Read every clip's frames first (a bad clip fails before any generation), then caption in batches.
+
+        Raises:
+            ItemError: ``too_short``, ``decode_failed`` or ``bad_sidecar`` (see the module docstring).
+        """
+        from curation.models.captioners import merge_captions
+
+        assert self.models is not None, "setup() was not called"
+        models = self.models
+        frames = [self._frames(c) for c in clips] if self.want else []
+        side = SidecarBackend().caption(clips) if models.image is None or models.video is None else []
+        images = [s.image for s in side] if models.image is None else []
+        videos = [s.video for s in side] if models.video is None else []
+        size = self.config.batch_size
+        with models.torch_threads():
+            for i in range(0, len(clips), size):
+                chunk = frames[i : i + size]
+                if models.image is not None:
+                    images += models.image([f.key["middle"] for f in chunk])
+                if models.video is not None:
+                    videos += models.video([f.sampled for f in chunk])
+            pairs = list(zip(images, videos, strict=True))
+            summaries = ([s for i in range(0, len(pairs), size) for s in models.summary(pairs[i : i + size])]
+                         if models.summary is not None else [merge_captions(i, v) for i, v in pairs])
+        return [Captions(i, v, s) for i, v, s in zip(images, videos, summaries, strict=True)]
 
 
-def register_backend(name: str, factory: Callable[[], CaptionBackend]) -> None:
+#: Builds a backend (settings only, no models) from the captions, frames and motion settings and
+#: the store settings for ``s3://`` model URIs.
+BackendFactory = Callable[[CaptionsConfig, FramesConfig, MotionConfig, "StoreSettings | None"], CaptionBackend]
+
+_BACKENDS: dict[str, BackendFactory] = {
+    "sidecar": lambda *_: SidecarBackend(),
+    "transformers": TransformersBackend,
+}
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
     """Make a caption backend available to ``captions.backend: <name>`` profiles."""
     _BACKENDS[name] = factory
 
@@ -86,28 +175,44 @@ def backend_names() -> list[str]:
 
 
 class CaptionStage(Stage):
-    """Fill ``caption_image``, ``caption_video`` and ``caption_summary``."""
+    """Fill ``caption_image``, ``caption_video`` and ``caption_summary``.
+
+    Args:
+        config: backend name and the ``transformers`` backend's settings.
+        frames: frame decoding settings (used when no frames stage ran).
+        motion: needed by the frame decoder's signature only.
+        store: object-store settings for ``s3://`` model URIs (default: the platform settings).
+
+    Raises:
+        ValueError: ``config.backend`` is not registered.
+    """
 
     name: ClassVar[str] = "captions"
-    requires: ClassVar[frozenset[str]] = frozenset({"source_path", "start_frame", "end_frame", "clip_path"})
+    requires: ClassVar[frozenset[str]] = frozenset({"source_path", "start_frame", "end_frame", "clip_path", "fps"})
     populates: ClassVar[frozenset[str]] = frozenset({"caption_image", "caption_video", "caption_summary"})
     resources: ClassVar[Resources] = Resources(cpus=0.25)
     consumes: ClassVar[type[Item]] = ClipItem
 
-    def __init__(self, config: CaptionsConfig) -> None:
+    def __init__(self, config: CaptionsConfig, frames: FramesConfig | None = None,
+                 motion: MotionConfig | None = None, store: StoreSettings | None = None) -> None:
         if config.backend not in _BACKENDS:
             raise ValueError(f"unknown caption backend {config.backend!r}; known: {backend_names()}")
         self.config = config
-        self.backend: CaptionBackend | None = None
+        # The backend stores settings here and loads its models in setup(); per instance, the stage
+        # declares what that backend needs (a GPU, frames kept alive until this stage).
+        self.backend = _BACKENDS[config.backend](config, frames or FramesConfig(), motion or MotionConfig(), store)
+        self.resources = self.backend.resources  # type: ignore[misc]
+        self.uses_frames = self.backend.uses_frames  # type: ignore[misc]
+        self._ready = False
 
     def setup(self) -> None:
-        """Build and set up the configured backend."""
-        self.backend = _BACKENDS[self.config.backend]()
+        """Set up the configured backend (load its models)."""
         self.backend.setup()
+        self._ready = True
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Caption every clip of the batch."""
-        assert self.backend is not None, "setup() was not called"
+        assert self._ready, "setup() was not called"
         clips = [c for c in batch if isinstance(c, ClipItem)]
         for clip, caps in zip(clips, self.backend.caption(clips), strict=True):
             clip.caption_image, clip.caption_video, clip.caption_summary = caps.image, caps.video, caps.summary

@@ -1,8 +1,13 @@
 """Probe: open a source with PyAV and read its geometry and length.
 
 Quarantine codes: ``not_found``, ``empty_file``, ``unreadable`` (no container
-could be opened), ``no_video_stream``, ``no_frames`` (opens, but no frame
-decodes — e.g. truncated before the first frame).
+could be opened), ``not_a_video`` (a still image, e.g. a PNG named ``.mp4``),
+``no_video_stream`` (none, or only cover art), ``no_frames`` (opens, but no
+frame decodes — e.g. truncated before the first frame), ``truncated`` (the
+container's index lists more frames than the file holds, or demuxing fails).
+
+FFmpeg picks the demuxer by content, so a valid video with the wrong extension
+(Matroska or AVI named ``.mp4``) is probed like any other.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ class ProbeStage(Stage):
 
     name: ClassVar[str] = "probe"
     requires: ClassVar[frozenset[str]] = frozenset({"source_path"})
-    populates: ClassVar[frozenset[str]] = frozenset({"fps", "width", "height", "num_frames", "duration_s"})
+    populates: ClassVar[frozenset[str]] = frozenset(
+        {"fps", "width", "height", "num_frames", "duration_s", "rotation"}
+    )
     resources: ClassVar[Resources] = Resources(cpus=1.0)
     consumes: ClassVar[type[Item]] = SourceItem
 
@@ -36,6 +43,10 @@ def probe_source(item: SourceItem) -> None:
 
     ``num_frames`` counts the video packets (one per frame, no decoding);
     ``fps`` is the stream's average rate; ``duration_s = num_frames / fps``.
+    ``rotation`` is the display rotation of the first frame (counter-clockwise
+    degrees, PyAV's ``VideoFrame.rotation``: 0, 90, 180 or -90), and
+    ``width``/``height`` are the displayed (upright) size: swapped from the coded
+    size when the rotation is ±90°.
 
     Raises:
         ItemError: with one of the module's quarantine codes.
@@ -52,22 +63,35 @@ def probe_source(item: SourceItem) -> None:
     except (av.FFmpegError, OSError) as e:
         raise ItemError("unreadable", f"cannot open {path}: {e}") from e
     with container:
+        fmt = container.format.name
+        if fmt == "image2" or fmt.endswith("_pipe"):
+            raise ItemError("not_a_video", f"{path} is a still image ({fmt}), not a video")
         if not container.streams.video:
             raise ItemError("no_video_stream", f"{path} has no video stream")
         stream = container.streams.video[0]
+        if stream.disposition & av.stream.Disposition.attached_pic:
+            raise ItemError("no_video_stream", f"{path} has no video stream, only cover art")
         try:
-            next(iter(container.decode(stream)))
+            first = next(iter(container.decode(stream)))
         except (av.FFmpegError, StopIteration) as e:
             raise ItemError("no_frames", f"no frame of {path} decodes: {e!r}") from e
         container.seek(0)
-        try:
-            count = sum(1 for p in container.demux(stream) if p.size)
+        try:  # frames with data, and every indexed sample (empty ones too; not the end-of-stream flush)
+            sizes = [p.size for p in container.demux(stream) if p.size or p.pts is not None]
         except av.FFmpegError as e:
             raise ItemError("truncated", f"{path} is cut off mid-stream: {e}") from e
+        count = sum(1 for size in sizes if size)
+        listed = int(stream.frames or 0)  # the container's index (mp4: moov), 0 when it has none
+        if listed > len(sizes):
+            raise ItemError("truncated", f"{path} is cut off: its index lists {listed} frames, the file holds "
+                                         f"{len(sizes)}")
         rate = stream.average_rate or stream.guessed_rate
         if not rate or count == 0:
             raise ItemError("no_frames", f"{path} has no frame rate or no frames")
         item.fps = float(rate)
-        item.width, item.height = int(stream.width), int(stream.height)
+        rotation = int(first.rotation) % 360
+        item.rotation = rotation - 360 if rotation > 180 else rotation
+        width, height = int(stream.width), int(stream.height)
+        item.width, item.height = (height, width) if rotation in (90, 270) else (width, height)
         item.num_frames = count
         item.duration_s = count / item.fps

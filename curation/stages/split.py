@@ -61,7 +61,7 @@ class SplitStage(Stage):
                 clip_id=content_id(src.source_id, str(start), str(end)),
                 source_id=src.source_id, source_uri=src.source_uri, source_path=src.source_path,
                 span_start=start, span_end=end, fps=src.fps,
-                width=int(src.width or 0), height=int(src.height or 0),
+                width=int(src.width or 0), height=int(src.height or 0), rotation=int(src.rotation or 0),
             )
             if end - start < min_frames:
                 clip.filter_out(f"{self.name}:too_short")

@@ -2,7 +2,9 @@
 
 Runs after the filters, so only kept clips are stored. Store errors are not
 item errors: transient ones are retried by the store and then propagate (the
-runner re-raises them) so the task is retried as a whole.
+runner re-raises them) so the task is retried as a whole. The stage holds the
+store's settings (picklable, so it can travel to a Ray worker) and opens the
+store in ``setup()``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from curation.items import ClipItem, Item
 from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:
+    from vidforge.settings import StoreSettings
     from vidforge.store import ObjectStore
 
 
@@ -30,12 +33,26 @@ class UploadStage(Stage):
     resources: ClassVar[Resources] = Resources(cpus=0.5)
     consumes: ClassVar[type[Item]] = ClipItem
 
-    def __init__(self, store: ObjectStore, prefix: str) -> None:
-        self.store = store
+    def __init__(self, store: StoreSettings, prefix: str) -> None:
+        """Store the configuration only (the store opens in :meth:`setup`).
+
+        Args:
+            store: where to upload (``ObjectStore.settings()`` of the run's store).
+            prefix: the dataset prefix (``datasets/<name>/<version>``).
+        """
+        self.store_settings = store
         self.prefix = prefix
+        self.store: ObjectStore | None = None
+
+    def setup(self) -> None:
+        """Open the store."""
+        from vidforge.store import open_store
+
+        self.store = open_store(self.store_settings)
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Upload every clip of the batch."""
+        assert self.store is not None, "setup() was not called"
         for clip in batch:
             assert isinstance(clip, ClipItem)
             clip.uri = self.store.put_file(clip.clip_path, clip_key(self.prefix, clip.clip_id))

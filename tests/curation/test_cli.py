@@ -23,6 +23,12 @@ def test_synth_cuts_and_curate_print_summaries(tmp_path: Path, bikes: Path, bike
     text = console.export_text()
     assert "cuts.mp4" in text and f"cut(s) at frames {bikes_cuts}" in text
     assert "removed by split:too_short" in text and "probe:unreadable" in text
+    for f in info.extra["filters"]["filters"]:  # every dataset-wide filter, in order, with its count or status
+        row = f"removed by {f['reason']} " if f["status"] == "applied" else f"{f['reason']} "
+        assert row in text, row
+    at = [text.index(f"{f['reason']} ") for f in info.extra["filters"]["filters"]]
+    assert at == sorted(at)
+    assert "motion_percentile" in text and "skipped: aesthetic not computed" in text
     assert "clips kept" in text and str(info.clips_kept) in text
 
 
@@ -38,3 +44,51 @@ def test_commands_mount_on_the_top_level_cli(tmp_path: Path, bikes: Path, monkey
     result = runner.invoke(app, ["curate", str(bikes), "--name", "cli", "--version", "v1"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "home" / "store" / "datasets" / "cli" / "v1" / "dataset.json").is_file()
+
+
+def test_curate_prints_restored_and_processed_sources(tmp_path: Path) -> None:
+    import re
+
+    from curation.synthetic import ShotSpec, VideoSpec, write_video
+
+    specs = [VideoSpec(seed=i, width=96, height=72, shots=(ShotSpec(30, speed=2.0),)) for i in range(2)]
+    videos: list[Path | str] = [write_video(spec, tmp_path / f"{i}.mp4").path for i, spec in enumerate(specs)]
+    store = LocalStore(tmp_path / "store")
+    for restored, processed in ((0, 2), (2, 0)):
+        console = Console(record=True, width=200)
+        run_curate(videos, name="c", version="v1", store=store, console=console)
+        text = console.export_text()
+        assert re.search(rf"restored from cache\s*│\s*{restored}\s*│", text), text
+        assert re.search(rf"processed\s*│\s*{processed}\s*│", text), text
+
+
+def test_curate_profile_overrides_are_validated(tmp_path: Path) -> None:
+    import pydantic
+
+    store = LocalStore(tmp_path / "store")
+    with pytest.raises(pydantic.ValidationError, match="runner"):
+        run_curate([tmp_path / "none.mp4"], name="c", version="v1", store=store, overrides=["pipeline.runner=spark"])
+    with pytest.raises(ValueError, match="key=value"):
+        run_curate([tmp_path / "none.mp4"], name="c", version="v1", store=store, overrides=["pipeline.runner"])
+    assert store.list() == []
+
+
+@pytest.mark.slow
+def test_curate_set_selects_the_ray_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--set pipeline.runner=ray`` starts a private local Ray for the run and stops it afterwards."""
+    import ray
+    from typer.testing import CliRunner
+
+    from curation.synthetic import write_corrupt
+    from vidforge.cli import app
+    from vidforge.dataset import load_dataset
+
+    monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
+    corrupt = write_corrupt(tmp_path / "corrupt.mp4")
+    result = CliRunner().invoke(app, ["curate", str(corrupt), "--name", "r", "--version", "v1",
+                                      "--set", "pipeline.runner=ray", "--set", "ray.num_cpus=1"])
+    assert result.exit_code == 0, result.output
+    assert "probe:unreadable" in result.output
+    assert not ray.is_initialized()
+    info = load_dataset(LocalStore(tmp_path / "home" / "store"), "r", "v1").info
+    assert info.config["pipeline"]["runner"] == "ray" and info.config["ray"]["num_cpus"] == 1

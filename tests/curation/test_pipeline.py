@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import av
@@ -9,6 +10,7 @@ import pytest
 
 from curation.config import load_config
 from curation.pipeline import curate, source_items
+from curation.stages.filter import ORDER
 from curation.synthetic import GroundTruth
 from vidforge.dataset import CLIP_SCHEMA, QUARANTINE_SCHEMA, DatasetInfo, load_dataset, motion_bucket
 from vidforge.store import LocalStore
@@ -113,11 +115,35 @@ def test_load_dataset_and_bucket_edges(curated: Curated) -> None:
     assert info.extra["funnel"]["clip"]["kept"] == info.clips_kept
 
 
+def test_filter_report_matches_the_manifest(curated: Curated) -> None:
+    store, info, _, _ = curated
+    manifest = load_dataset(store, "demo", "v1").manifest
+    report = info.extra["filters"]
+    stage = manifest["reason"].str.split(":").str[0]
+    # the filter judged every clip not removed before it (kept, filtered by it, or removed by upload after it)
+    assert report["clips"] == int(((manifest["status"] == "kept") | stage.isin(["filter", "upload"])).sum()) > 0
+    assert report["order"] == [f"filter:{n}" for n in ORDER]
+    for f in report["filters"]:
+        assert f["removed"] == int((manifest["reason"] == f["reason"]).sum()), f["name"]
+    motion = {f["name"]: f for f in report["filters"]}["motion_percentile"]
+    assert motion["status"] == "applied" and motion["flagged"] == math.floor(0.25 * motion["judged"])
+    kept = manifest[manifest["status"] == "kept"]
+    assert (kept["motion_score"] > motion["threshold"]).all()  # above the effective cut
+    for f in report["filters"]:  # a signal null on every clip skips its (enabled) filters
+        if manifest[f["signal"]].isna().all() and f["setting"]:
+            assert f["status"] == "skipped" and "not computed" in f["note"], f
+
+
+#: Every dataset-wide filter disabled (``filter`` overrides).
+NO_FILTERS = {"motion": {"min": None, "drop_lowest": None}, "aesthetic": {"min": None, "drop_lowest": None},
+              "clip_similarity": {"min": None, "drop_lowest": None}, "text_area": {"max": None, "drop_highest": None}}
+
+
 def test_rerun_overwrites_cleanly(tmp_path: Path, demo_by_name: dict[str, GroundTruth]) -> None:
     store = LocalStore(tmp_path / "store")
     source = demo_by_name["cuts"].path
     first = curate([source], store=store, name="d", version="v1", progress=False,
-                   config=load_config(overrides={"filter": {"motion_drop_fraction": 0.0, "motion_min": 0.0}}))
+                   config=load_config(overrides={"filter": NO_FILTERS}))
     stale = tmp_path / "store" / "datasets/d/v1/clips/stale.mp4"
     stale.write_bytes(b"x")
     second = curate([source], store=store, name="d", version="v1", progress=False)
@@ -146,3 +172,18 @@ def test_nothing_usable_still_publishes(tmp_path: Path, bad: str) -> None:
         path.touch()
     info = curate([path], store=LocalStore(tmp_path / "s"), name="e", version="v1", progress=False)
     assert (info.inputs, info.sources_quarantined, info.clips_in, info.motion_bucket_edges) == (1, 1, 0, [])
+
+
+def test_runner_for_follows_the_profile() -> None:
+    from curation.pipeline import runner_for
+    from curation.runner import SequentialRunner
+    from curation.runner_ray import RayRunner
+
+    assert isinstance(runner_for(load_config()), SequentialRunner)
+    ray_runner = runner_for(load_config(overrides={
+        "pipeline": {"runner": "ray", "batch_size": 3},
+        "ray": {"address": "ray://vidforge-ray-head-svc.curation.svc:10001", "max_actors_per_stage": 6}}))
+    assert isinstance(ray_runner, RayRunner)
+    assert (ray_runner.address, ray_runner.max_actors_per_stage, ray_runner.batch_size) == (
+        "ray://vidforge-ray-head-svc.curation.svc:10001", 6, 3)
+    assert runner_for(load_config(overrides={"pipeline": {"runner": "ray"}, "ray": {"batch_size": 2}})).batch_size == 2

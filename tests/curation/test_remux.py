@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from curation.remux import PacketIndex, copy_span, index_packets, plan_span
+from curation.badinputs import VFR_SEGMENTS, write_vfr, write_wrong_container
+from curation.remux import PacketIndex, UnsupportedCodecError, copy_span, index_packets, plan_span
 from curation.synthetic import GroundTruth
 
 
@@ -56,3 +58,31 @@ def test_copy_rejects_a_plan_the_file_cannot_satisfy(bikes: Path, tmp_path: Path
                        index.time_base)
     with pytest.raises(ValueError, match="copied"):
         copy_span(bikes, tmp_path / "c.mp4", fake, 242, 251)
+
+
+@pytest.mark.parametrize("container", ["mpegts", "matroska", "avi"])
+def test_copy_from_other_containers_is_exact(tmp_path: Path, container: str) -> None:
+    # MPEG-TS seeks by dts: seeking to the first keyframe's pts used to land one packet late.
+    src = write_wrong_container(tmp_path / "v.mp4", container)
+    index = index_packets(src)
+    full = _frames(src)
+    for a, b in ((0, 36), (36, 72)):
+        assert plan_span(index, a, b) == (a, b)
+        copy_span(src, tmp_path / f"c{a}.mp4", index, a, b)
+        clip = _frames(tmp_path / f"c{a}.mp4")
+        assert len(clip) == b - a
+        assert all(np.array_equal(x, y) for x, y in zip(clip, full[a:b], strict=True))
+
+
+def test_copy_refuses_a_codec_mp4_cannot_hold(tmp_path: Path) -> None:
+    src = write_wrong_container(tmp_path / "v.mp4", "webm_vp8")
+    with pytest.raises(UnsupportedCodecError, match="cannot hold vp8"):
+        copy_span(src, tmp_path / "c.mp4", index_packets(src), 0, 36)
+
+
+def test_rate_of_a_span_follows_its_timestamps(tmp_path: Path, bikes: Path) -> None:
+    index = index_packets(write_vfr(tmp_path / "vfr.mp4"))
+    bounds = np.cumsum([0, *(fps * s for fps, s in VFR_SEGMENTS)]).astype(int)
+    rates = [index.rate(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    assert rates == [fps for fps, _ in VFR_SEGMENTS]
+    assert index_packets(bikes).rate(30, 76) == 25

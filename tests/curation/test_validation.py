@@ -33,7 +33,7 @@ def _row(i: int, **changes: Any) -> Row:
         "fps": 25.0, "width": 64, "height": 48, "uri": f"file:///store/c{i}.mp4",
         "caption_image": "", "caption_video": "", "caption_summary": "", "motion_score": 3.0 + i,
         "motion_bucket": min(17 * i, 255), "text_area": None, "aesthetic": None, "clip_similarity": None,
-        "status": "kept", "reason": "",
+        "status": "kept", "reason": "", "error": "", "rotation": 0,
     }
     row.update(changes)
     return row
@@ -48,7 +48,7 @@ def _good() -> list[Row]:
         _row(0, text_area=0.0),
         _row(1, text_area=1.0),
         _row(2, status="filtered", reason="filter:motion_min", uri="", motion_bucket=None),
-        _row(3, status="quarantined", reason="clip:no_keyframe", uri=None, motion_score=None, motion_bucket=None),
+        _row(3, status="quarantined", reason="clip:no_keyframe", error="ItemError: no keyframe", uri=None, motion_score=None, motion_bucket=None),
     ]
 
 
@@ -96,8 +96,10 @@ BROKEN = {
     "start_frame < end_frame": [_row(17, end_frame=850, end_s=34.0)],
     "text_area in [0, 1]": [_row(18, text_area=-0.1)],
     "status is kept|filtered|quarantined": [_row(19, status="dropped")],
-    "filtered/quarantined clips have a reason": [_row(20, status="quarantined", reason=None)],
+    "filtered/quarantined clips have a reason": [_row(20, status="quarantined", reason=None, error="E: x")],
     "filtered/quarantined clips' reason is not empty": [_row(21, status="filtered", reason="")],
+    "quarantined clips have an error": [_row(22, status="quarantined", reason="clip:x", error=None)],
+    "quarantined clips' error is not empty": [_row(23, status="quarantined", reason="clip:x", error="")],
 }
 
 

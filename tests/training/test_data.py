@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -147,3 +148,15 @@ def test_holdout_samples_are_fixed(tiny_store: LocalStore) -> None:
     assert [s["clip_id"] for s in a] == _ids(held) and len(a) >= 1
     assert all(torch.equal(x["frames"], y["frames"]) for x, y in zip(a, b, strict=True))
     assert a[0]["frames"].shape == (cfg.num_frames, 3, cfg.height, cfg.width)
+
+
+def test_a_rotated_clip_decodes_upright(tmp_path: Path) -> None:
+    from curation.badinputs import upright_frames, write_rotated
+
+    path = write_rotated(tmp_path / "portrait.mp4")
+    frames = decode_clip(path.as_uri())
+    truth = np.stack(upright_frames())
+    assert frames.shape == truth.shape  # (N, 160, 120, 3): portrait, as a player shows it
+    assert float(np.abs(frames.astype(np.float32) - truth).mean()) < 8.0  # lossy H.264, same orientation
+    sideways = np.stack([np.ascontiguousarray(np.rot90(f, 2)) for f in truth])
+    assert float(np.abs(frames.astype(np.float32) - sideways).mean()) > 20.0

@@ -82,3 +82,16 @@ def test_two_gloo_ranks_train_in_lockstep_on_disjoint_shards(store_copy: LocalSt
     assert result.steps == 2 and result.last_loss is not None
     rows = [json.loads(x) for x in store_copy.get_bytes(f"{prefix}/metrics.jsonl").decode().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and all(r["peak_mem_mb"] > 0 for r in rows)
+
+
+def test_stages_of_different_precision_run_in_one_process() -> None:
+    from training.distributed import make_accelerator
+
+    model, x = torch.nn.Linear(4, 4), torch.ones(2, 4)
+    outputs = []
+    for stage, precision in (("stage1_image", "no"), ("stage2_video", "bf16"), ("stage3_finetune", "no")):
+        accelerator = make_accelerator(load_stage_config(stage, {"mixed_precision": precision}))
+        assert accelerator.mixed_precision == precision
+        with accelerator.autocast():
+            outputs.append(model(x).dtype)
+    assert outputs == [torch.float32, torch.bfloat16, torch.float32]

@@ -101,3 +101,16 @@ def test_fetch_dir_uses_local_dirs_in_place_and_downloads_others(store: ObjectSt
     assert path == (store.local_path("m/final") if isinstance(store, LocalStore) else tmp_path / "dl")
     with pytest.raises(FileNotFoundError):
         fetch_dir(store.uri("m/none"), tmp_path / "dl2", StoreSettings(s3_endpoint_url=endpoint))
+
+
+def test_settings_reopen_the_same_store(store: ObjectStore) -> None:
+    reopened = open_store(store.settings())
+    assert type(reopened) is type(store)
+    assert reopened.root_uri == store.root_uri
+    store.put_bytes("x/y.txt", b"same")
+    assert reopened.get_bytes("x/y.txt") == b"same"
+
+
+def test_local_settings_survive_odd_characters(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "a dir%20with #odd")
+    assert open_store(store.settings()).root == store.root

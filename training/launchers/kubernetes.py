@@ -3,8 +3,8 @@
 ``launch`` posts the manifest of :func:`~training.launchers.pod_spec.build_pod`;
 a pod of the same deterministic name that already exists (a restarted caller)
 is reattached to instead of duplicated. ``wait`` polls the pod phase and then
-reads ``result.json`` from the object store. Transient API errors (429, 5xx)
-go through :func:`vidforge.retry.retry_transient`.
+reads ``result.json`` from the object store. Transient API errors (429, 5xx,
+connection failures) go through :func:`vidforge.retry.retry_transient`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 R = TypeVar("R")
 
-#: HTTP statuses of the API server worth retrying.
-TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 TAIL_LINES = 40
 
 
@@ -45,20 +43,15 @@ class PodApi(Protocol):
 
 @retry_transient
 def k8s_call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """Call the Kubernetes API; 429/5xx become ``ConnectionError`` and are retried.
+    """Call the Kubernetes API, retrying what :func:`vidforge.retry.is_transient` calls transient.
+
+    That is 429, 5xx and connection failures; the last error is re-raised.
 
     Raises:
-        ConnectionError: still transient after the retries (the Airflow task retries).
-        kubernetes.client.ApiException: a permanent API error (4xx other than 429).
+        kubernetes.client.ApiException: a permanent API error (4xx other than 429), or a
+            transient one that outlived the retries (the Airflow task retries).
     """
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        return fn(*args, **kwargs)
-    except ApiException as e:
-        if e.status in TRANSIENT_STATUS:
-            raise ConnectionError(f"kubernetes API {e.status} {e.reason}") from e
-        raise
+    return fn(*args, **kwargs)
 
 
 def core_api(config_file: str | None = None, in_cluster: bool = False) -> PodApi:

@@ -2,7 +2,9 @@
 
 No Kubernetes client is imported here; the manifest is a plain JSON-ready dict
 (camelCase keys, as in ``k8s/base/training-pod-template.yaml``) that the
-launcher posts as is and the Airflow operator builder deserialises.
+launcher posts as is and the Airflow operator builder deserialises. The pieces
+(resources, env, volumes, placement) are shared with the multi-node
+``TrainJob`` of :mod:`training.launchers.trainjob`.
 """
 
 from __future__ import annotations
@@ -34,22 +36,25 @@ def slug(text: str, max_len: int = MAX_NAME) -> str:
     return s[:max_len].strip("-")
 
 
-def pod_name(run_id: str, stage: str, try_number: int = 1) -> str:
-    """Deterministic pod name of one try of one stage of a run, at most 63 characters.
+def pod_name(run_id: str, stage: str, try_number: int = 1, max_len: int = MAX_NAME) -> str:
+    """Deterministic name of one try of one stage of a run, at most ``max_len`` characters.
 
     The same ``(run_id, stage, try_number)`` always gives the same name, so a
     restarted task finds (reattaches to) its pod instead of starting a second one;
     a new try gets a new name. A hash of the unslugged inputs keeps names of runs
-    that slugify alike (``Run_1`` / ``run-1``) or are truncated apart.
+    that slugify alike (``Run_1`` / ``run-1``) or are truncated apart. Names start
+    with ``vf-``, so they are RFC 1035 labels too (what a ``TrainJob`` requires).
 
     Raises:
-        ValueError: ``try_number`` < 1.
+        ValueError: ``try_number`` < 1, or ``max_len`` too short for the suffix.
     """
     if try_number < 1:
         raise ValueError(f"try_number starts at 1, got {try_number}")
     digest = hashlib.sha256(f"{run_id}\0{stage}\0{try_number}".encode()).hexdigest()[:8]
     suffix = f"-t{try_number}-{digest}"
-    head = slug(f"vf-{stage}-{run_id}", MAX_NAME - len(suffix)) or "vf"
+    if max_len < len(suffix) + 2:
+        raise ValueError(f"max_len {max_len} leaves no room for a name before {suffix!r}")
+    head = slug(f"vf-{stage}-{run_id}", max_len - len(suffix)) or "vf"
     return f"{head}{suffix}"
 
 
@@ -63,7 +68,8 @@ def pod_labels(run_id: str, stage: str, try_number: int) -> dict[str, str]:
     }
 
 
-def _resources(cfg: KubernetesConfig) -> dict[str, Any]:
+def resources(cfg: KubernetesConfig) -> dict[str, Any]:
+    """Requests (CPU, memory) and limits (``nvidia.com/gpu``, memory) of one training container."""
     limits: dict[str, Any] = {}
     if cfg.gpus:
         limits["nvidia.com/gpu"] = cfg.gpus
@@ -75,9 +81,39 @@ def _resources(cfg: KubernetesConfig) -> dict[str, Any]:
     return out
 
 
-def _container(cfg: KubernetesConfig, stage: StageConfig, job: TrainJob) -> dict[str, Any]:
+def container_env(cfg: KubernetesConfig, job: TrainJob) -> list[dict[str, Any]]:
+    """``VIDFORGE_CONFIG`` (the mounted settings) then the job's extra variables, sorted by name."""
     env = [{"name": "VIDFORGE_CONFIG", "value": cfg.settings_path}]
-    env += [{"name": k, "value": v} for k, v in sorted(job.env.items()) if k != "VIDFORGE_CONFIG"]
+    return env + [{"name": k, "value": v} for k, v in sorted(job.env.items()) if k != "VIDFORGE_CONFIG"]
+
+
+def volume_mounts(cfg: KubernetesConfig) -> list[dict[str, Any]]:
+    """Mounts of the training container: ``/dev/shm`` and the settings ConfigMap's directory."""
+    return [
+        {"name": "dshm", "mountPath": "/dev/shm"},
+        {"name": "settings", "mountPath": posixpath.dirname(cfg.settings_path), "readOnly": True},
+    ]
+
+
+def volumes(cfg: KubernetesConfig) -> list[dict[str, Any]]:
+    """The memory-backed ``/dev/shm`` (dataloader workers, NCCL) and the settings ConfigMap."""
+    return [
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": cfg.shm_size}},
+        {"name": "settings", "configMap": {"name": cfg.settings_configmap}},
+    ]
+
+
+def placement(cfg: KubernetesConfig) -> dict[str, Any]:
+    """Pod-spec ``nodeSelector`` and ``tolerations`` (only those configured)."""
+    out: dict[str, Any] = {}
+    if cfg.node_selector:
+        out["nodeSelector"] = dict(cfg.node_selector)
+    if cfg.tolerations:
+        out["tolerations"] = [t.model_dump(exclude_none=True) for t in cfg.tolerations]
+    return out
+
+
+def _container(cfg: KubernetesConfig, stage: StageConfig, job: TrainJob) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": cfg.image,
@@ -85,12 +121,9 @@ def _container(cfg: KubernetesConfig, stage: StageConfig, job: TrainJob) -> dict
         "command": list(COMMAND),
         # settings come from the mounted ConfigMap (VIDFORGE_CONFIG), never a caller's file
         "args": remote_args(stage, job, settings_file=None),
-        "env": env,
-        "resources": _resources(cfg),
-        "volumeMounts": [
-            {"name": "dshm", "mountPath": "/dev/shm"},
-            {"name": "settings", "mountPath": posixpath.dirname(cfg.settings_path), "readOnly": True},
-        ],
+        "env": container_env(cfg, job),
+        "resources": resources(cfg),
+        "volumeMounts": volume_mounts(cfg),
     }
     if cfg.s3_secret:
         container["envFrom"] = [{"secretRef": {"name": cfg.s3_secret}}]
@@ -121,15 +154,9 @@ def build_pod(
         spec["priorityClassName"] = cfg.priority_class
     if cfg.service_account:
         spec["serviceAccountName"] = cfg.service_account
-    if cfg.node_selector:
-        spec["nodeSelector"] = dict(cfg.node_selector)
-    if cfg.tolerations:
-        spec["tolerations"] = [t.model_dump(exclude_none=True) for t in cfg.tolerations]
+    spec.update(placement(cfg))
     spec["containers"] = [_container(cfg, stage, job)]
-    spec["volumes"] = [
-        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": cfg.shm_size}},
-        {"name": "settings", "configMap": {"name": cfg.settings_configmap}},
-    ]
+    spec["volumes"] = volumes(cfg)
     return {
         "apiVersion": "v1",
         "kind": "Pod",

@@ -1,15 +1,30 @@
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from curation.config import CaptionsConfig
+from curation.builders import build_stages
+from curation.config import (
+    CaptionModelConfig,
+    CaptionsConfig,
+    FramesConfig,
+    MotionConfig,
+    SummaryModelConfig,
+    load_config,
+)
+from curation.frames import KEY, SAMPLED, decode_clip_frames
 from curation.items import ClipItem, Item
-from curation.runner import run_stage
+from curation.models.captioners import ImageCaptioner, VideoCaptioner, load_caption_models, merge_captions
+from curation.runner import frames_last_used, run_stage
 from curation.stages.base import Resources
-from curation.stages.captions import Captions, CaptionStage, backend_names, register_backend
-from curation.synthetic import GroundTruth
+from curation.stages.captions import Captions, CaptionStage, TransformersBackend, backend_names, register_backend
+from curation.synthetic import GroundTruth, write_corrupt
+from tests.support.tiny_captioners import save_tiny_blip, save_tiny_git, save_tiny_t5
+from vidforge.store import LocalStore
 
 
 def _clip(path: str, start: int, end: int) -> ClipItem:
@@ -43,6 +58,7 @@ def test_no_sidecar_leaves_captions_empty_and_bad_one_quarantines(tmp_path: Path
 def test_backends_are_pluggable() -> None:
     class Constant:
         resources = Resources()
+        uses_frames = False
 
         def setup(self) -> None:
             pass
@@ -50,7 +66,7 @@ def test_backends_are_pluggable() -> None:
         def caption(self, clips: list[ClipItem]) -> list[Captions]:
             return [Captions("i", "v", "s") for _ in clips]
 
-    register_backend("constant", Constant)
+    register_backend("constant", lambda *_: Constant())
     assert "constant" in backend_names()
     stage = CaptionStage(CaptionsConfig(backend="constant"))
     stage.setup()
@@ -59,3 +75,153 @@ def test_backends_are_pluggable() -> None:
     assert (clip.caption_image, clip.caption_video, clip.caption_summary) == ("i", "v", "s")
     with pytest.raises(ValueError, match="unknown caption backend"):
         CaptionStage(CaptionsConfig(backend="nope"))
+
+
+# --- the transformers backend (tiny random models, see tests/support/tiny_captioners.py) ---
+
+FRAMES = FramesConfig(video_frames=6)
+GEN = CaptionModelConfig(max_new_tokens=6)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("captioners")
+    save_tiny_blip(root / "blip")
+    save_tiny_git(root / "git")
+    save_tiny_t5(root / "t5")
+    return {name: str(root / name) for name in ("blip", "git", "t5")}
+
+
+def _transformers(models: dict[str, str], image: bool = True, video: bool = True, summary: bool = True,
+                  batch_size: int = 3) -> CaptionsConfig:
+    return CaptionsConfig(
+        backend="transformers", batch_size=batch_size,
+        image=GEN.model_copy(update={"model": models["blip"] if image else ""}),
+        video=GEN.model_copy(update={"model": models["git"] if video else ""}),
+        summary=SummaryModelConfig(model=models["t5"] if summary else "", max_new_tokens=6))
+
+
+def _whole(truth: GroundTruth) -> ClipItem:
+    """A clip item whose written clip is the whole synthetic video (its sidecar stays next to it)."""
+    return ClipItem(clip_id=Path(truth.path).stem, source_id="s", source_uri="", source_path=truth.path,
+                    span_start=0, span_end=truth.num_frames, fps=float(truth.fps), width=truth.width,
+                    height=truth.height, start_frame=0, end_frame=truth.num_frames, clip_path=truth.path)
+
+
+def _chunked(fn: Callable[[list[Any]], list[str]], inputs: list[Any], size: int) -> list[str]:
+    return [out for i in range(0, len(inputs), size) for out in fn(inputs[i : i + size])]
+
+
+def test_transformers_backend_captions_synthetic_clips_with_the_configured_models(
+    tiny_models: dict[str, str], demo_suite: list[GroundTruth]
+) -> None:
+    config = _transformers(tiny_models)
+    stage = CaptionStage(config, FRAMES, MotionConfig())
+    assert stage.uses_frames and stage.resources == Resources(cpus=1.0)
+    assert CaptionStage(config.model_copy(update={"device": "cuda"})).resources.gpus == 1.0
+    stage.setup()
+    clips = [_whole(t) for t in demo_suite]
+    out = run_stage(stage, list[Item](clips))
+    assert all(c.kept for c in out)
+    # What the stage wrote is what each model gives on the clip's own frames, in the same batches.
+    models = load_caption_models(config)
+    assert models.image is not None and models.video is not None and models.summary is not None
+    decoded = [decode_clip_frames(c.clip_path, c.fps, FRAMES, MotionConfig(), frozenset({KEY, SAMPLED})) for c in clips]
+    images = _chunked(models.image, [f.key["middle"] for f in decoded], 3)
+    videos = _chunked(models.video, [f.sampled for f in decoded], 3)
+    summaries = _chunked(models.summary, list(zip(images, videos, strict=True)), 3)
+    assert [(c.caption_image, c.caption_video, c.caption_summary) for c in clips] == list(
+        zip(images, videos, summaries, strict=True))
+    assert images != _chunked(models.image, [f.key["first"] for f in decoded], 3)  # the middle frame matters
+    assert all(isinstance(s, str) for s in images + videos + summaries)
+    # A fresh worker (models loaded again) writes the same captions.
+    again = CaptionStage(config, FRAMES, MotionConfig())
+    again.setup()
+    copies = [_whole(t) for t in demo_suite]
+    again.process(list[Item](copies))
+    assert [(c.caption_image, c.caption_video, c.caption_summary) for c in copies] == [
+        (c.caption_image, c.caption_video, c.caption_summary) for c in clips]
+
+
+def test_transformers_backend_reads_the_frames_stage_output(
+    tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth]
+) -> None:
+    stage = CaptionStage(_transformers(tiny_models, video=False, summary=False), FRAMES, MotionConfig())
+    stage.setup()
+    clip = _whole(demo_by_name["cuts"])
+    clip.frames = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, MotionConfig())
+    clip.frames.key["middle"] = clip.frames.key["first"]  # what the frames stage handed over is what is read
+    stage.process([clip])
+    captioner = ImageCaptioner.from_pretrained(tiny_models["blip"], GEN)
+    assert clip.caption_image == captioner([clip.frames.key["first"]])[0]
+
+
+@pytest.mark.parametrize("mode", ["truncated", "no_frames"])  # does not open | no frame decodes
+def test_broken_clip_is_quarantined_and_the_batch_goes_on(
+    tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth], tmp_path: Path, mode: str
+) -> None:
+    stage = CaptionStage(_transformers(tiny_models), FRAMES, MotionConfig())
+    stage.setup()
+    good = _whole(demo_by_name["fast"])
+    bad = _whole(demo_by_name["fast"])
+    bad.clip_id, bad.clip_path = "bad", str(write_corrupt(tmp_path / "bad.mp4", mode))
+    out = run_stage(stage, list[Item]([bad, good]))
+    assert out[0].reason == "captions:decode_failed" and not out[0].kept
+    assert out[1].kept and good.caption_image
+
+
+def test_a_role_without_a_model_takes_the_sidecar_and_the_summary_the_merge_rule(
+    tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth]
+) -> None:
+    truth = demo_by_name["fade_text"]
+    shot = max(truth.shots, key=lambda s: s.end_frame - s.start_frame)
+    stage = CaptionStage(_transformers(tiny_models, image=False, summary=False), FRAMES, MotionConfig())
+    stage.setup()
+    clip = _whole(truth)
+    stage.process([clip])
+    video = VideoCaptioner.from_pretrained(tiny_models["git"], GEN)
+    sampled = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, MotionConfig(), frozenset({SAMPLED})).sampled
+    assert clip.caption_image == shot.caption_image
+    assert clip.caption_video == video([sampled])[0]
+    assert clip.caption_summary == merge_captions(shot.caption_image, clip.caption_video)
+
+
+def test_sidecar_stays_the_default_and_reads_no_frames(tmp_path: Path) -> None:
+    assert CaptionsConfig().backend == load_config().captions.backend == "sidecar"
+    assert load_config().captions == CaptionsConfig()
+    default = build_stages(load_config(), tmp_path, LocalStore(tmp_path / "s"), "datasets/x/v1")
+    assert [s.name for s in default][frames_last_used(default)] == "motion"
+    config = load_config(overrides={"captions": {"backend": "transformers", "image": {"model": "/m"}}})
+    store = LocalStore(tmp_path / "s")
+    stages = build_stages(config, tmp_path, store, "datasets/x/v1")
+    captions = next(s for s in stages if isinstance(s, CaptionStage))
+    assert stages[frames_last_used(stages)] is captions
+    backend = captions.backend
+    assert isinstance(backend, TransformersBackend)
+    assert (backend.frames, backend.motion, backend.store) == (config.frames, config.motion, store.settings())
+    copy = pickle.loads(pickle.dumps(captions))  # travels to a Ray worker before setup()
+    assert copy.uses_frames and copy.backend.config == config.captions
+
+
+@pytest.mark.slow  # a whole curate run (~35 s on the shared 2-core CI, mostly the pipeline around captions)
+def test_curate_publishes_model_captions_of_the_kept_clips(
+    tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth], tmp_path: Path
+) -> None:
+    from curation.pipeline import curate
+    from vidforge.dataset import load_dataset
+
+    overrides = {"captions": _transformers(tiny_models, batch_size=1).model_dump(mode="json"),
+                 "filter": {"motion": {"drop_lowest": None}}}
+    config = load_config(overrides=overrides)
+    store = LocalStore(tmp_path / "store")
+    curate([demo_by_name["fade_text"].path], store=store, name="caps", version="v1", config=config, progress=False)
+    kept = load_dataset(store, "caps", "v1").kept
+    assert len(kept) >= 2
+    models = load_caption_models(config.captions)
+    assert models.image is not None and models.video is not None and models.summary is not None
+    for row in kept.itertuples():
+        path = store.local_path(store.key_of(row.uri))
+        frames = decode_clip_frames(path, row.fps, config.frames, config.motion, frozenset({KEY, SAMPLED}))
+        image, video = models.image([frames.key["middle"]])[0], models.video([frames.sampled])[0]
+        assert (row.caption_image, row.caption_video, row.caption_summary) == (
+            image, video, models.summary([(image, video)])[0])

@@ -5,6 +5,7 @@ from pathlib import Path
 import av
 import pytest
 
+from curation.badinputs import VFR_SEGMENTS, write_vfr, write_wrong_container
 from curation.config import ClipConfig, load_config
 from curation.items import ClipItem, Item, SourceItem
 from curation.runner import run_stage
@@ -55,3 +56,20 @@ def test_keyframes_at_cuts_give_exact_shots(demo_by_name: dict[str, GroundTruth]
     out = ClipStage(load_config().clip, tmp_path).process(list[Item](_clips(truth.path)))
     starts = [c.start_frame for c in out if isinstance(c, ClipItem)]
     assert starts == [s.start_frame for s in truth.shots]
+
+
+def test_vfr_clips_get_their_own_rate(tmp_path: Path) -> None:
+    clips = _clips(str(write_vfr(tmp_path / "vfr.mp4")))
+    (average,) = {c.fps for c in clips}  # the split gives every clip the source's average rate, ~22 fps
+    assert 20 < average < 24
+    out = ClipStage(load_config().clip, tmp_path / "clips").process(list[Item](clips))
+    got = [(c.start_frame, c.end_frame, c.start_s, c.end_s, c.fps) for c in out if isinstance(c, ClipItem)]
+    assert got == [(0, 48, 0.0, 2.0, 24.0), (48, 72, 2.0, 4.0, 12.0), (72, 132, 4.0, 6.0, 30.0)]
+    assert [fps for *_, fps in got] == [fps for fps, _ in VFR_SEGMENTS]
+
+
+def test_a_codec_mp4_cannot_hold_is_quarantined(tmp_path: Path) -> None:
+    clips = _clips(str(write_wrong_container(tmp_path / "vp8.mp4", "webm_vp8")))
+    out = run_stage(ClipStage(load_config().clip, tmp_path / "clips"), list[Item](clips))
+    assert len(out) == 2 and {c.reason for c in out} == {"clip:unsupported_codec"}
+    assert all("cannot hold vp8" in c.error for c in out)

@@ -7,6 +7,14 @@ import av
 import numpy as np
 import pytest
 
+from curation.badinputs import (
+    ROTATION_DEG,
+    write_audio_only,
+    write_not_a_video,
+    write_rotated,
+    write_truncated_mdat,
+    write_wrong_container,
+)
 from curation.items import Item, SourceItem
 from curation.runner import run_stage
 from curation.stages.probe import ProbeStage
@@ -48,8 +56,27 @@ def test_bad_inputs_are_quarantined_with_stable_codes(tmp_path: Path, bikes: Pat
         "probe:unreadable": write_corrupt(tmp_path / "trunc.mp4", mode="truncated"),
         "probe:no_frames": write_corrupt(tmp_path / "noframes.mp4", mode="no_frames"),
         "probe:no_video_stream": _audio_only(tmp_path / "audio.m4a"),
+        "probe:not_a_video": write_not_a_video(tmp_path / "image.mp4", "png"),
+        "probe:truncated": write_truncated_mdat(tmp_path / "half.mp4"),
     }
     items: list[Item] = [_src(p) for p in cases.values()] + [_src(bikes)]
     out = run_stage(ProbeStage(), items)
     assert [it.reason for it in out] == [*cases, ""]
     assert all(it.error for it in out[:-1]) and out[-1].kept
+
+
+def test_cover_art_is_not_a_video_stream(tmp_path: Path) -> None:
+    (out,) = run_stage(ProbeStage(), [_src(write_audio_only(tmp_path / "song.m4a", cover_art=True))])
+    assert out.reason == "probe:no_video_stream" and "cover art" in out.error
+
+
+def test_container_is_probed_by_content_not_name(tmp_path: Path) -> None:
+    src = _src(write_wrong_container(tmp_path / "really_avi.mp4", "avi"))
+    ProbeStage().process([src])
+    assert (src.fps, src.width, src.height, src.num_frames, src.rotation) == (24.0, 160, 120, 72, 0)
+
+
+def test_rotation_is_recorded_and_size_is_upright(tmp_path: Path) -> None:
+    src = _src(write_rotated(tmp_path / "portrait.mp4"))
+    ProbeStage().process([src])
+    assert (src.rotation, src.width, src.height) == (ROTATION_DEG, 120, 160)

@@ -13,7 +13,9 @@ def test_upload_puts_clips_under_the_dataset_prefix(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
     clip = ClipItem(clip_id="abc", source_id="s", source_uri="", source_path="", span_start=0, span_end=1,
                     fps=24.0, width=1, height=1, clip_path=str(local))
-    UploadStage(store, "datasets/d/v1").process(list[Item]([clip]))
+    stage = UploadStage(store.settings(), "datasets/d/v1")
+    stage.setup()
+    stage.process(list[Item]([clip]))
     assert clip_key("datasets/d/v1", "abc") == "datasets/d/v1/clips/abc.mp4"
     assert clip.uri == store.uri("datasets/d/v1/clips/abc.mp4")
     assert store.get_bytes("datasets/d/v1/clips/abc.mp4") == b"clip-bytes"

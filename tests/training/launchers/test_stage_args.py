@@ -1,4 +1,4 @@
-"""One StageConfig, unchanged, on the local, Kubernetes and Ray launchers."""
+"""One StageConfig, unchanged, on the local, Kubernetes pod, Kubeflow TrainJob and Ray launchers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from training.launchers.config import RayConfig, load_launchers_config
 from training.launchers.pod_spec import build_pod
 from training.launchers.ray import RayLauncher
 from training.launchers.stage_args import remote_args, stage_sets
+from training.launchers.trainjob import build_trainjob
 from training.main import build_parser, parse_sets
 from vidforge.settings import get_settings
 
@@ -45,14 +46,19 @@ def test_unpackaged_stage_is_refused() -> None:
         remote_args(stage, JOB)
 
 
-def test_same_stage_config_on_all_three_launchers(tmp_path: Path) -> None:
+def test_same_stage_config_on_all_launchers(tmp_path: Path) -> None:
     stage = load_stage_config("stage2_video", OVERRIDES)
+    profile = load_launchers_config()
     # local: LocalLauncher writes the config to stage.yaml and passes its path
     stage_file = tmp_path / "stage.yaml"
     stage_file.write_text(yaml.safe_dump(stage.to_yaml_dict(), sort_keys=False))
-    local = main_args(str(stage_file), JOB)
-    pod = build_pod(load_launchers_config().kubernetes, stage, JOB)["spec"]["containers"][0]["args"]
-    ray = RayLauncher(get_settings(overrides={"home": str(tmp_path)}), RayConfig()).loop_config(stage, JOB)["args"]
-    parsed = {name: _parsed(argv) for name, argv in (("local", local), ("pod", pod), ("ray", ray))}
+    ray = RayLauncher(get_settings(overrides={"home": str(tmp_path)}), RayConfig())
+    argvs = {
+        "local": main_args(str(stage_file), JOB),
+        "pod": build_pod(profile.kubernetes, stage, JOB)["spec"]["containers"][0]["args"],
+        # every torchrun process of every node runs training.main with these
+        "trainjob": build_trainjob(profile.kubernetes, profile.trainjob, stage, JOB)["spec"]["trainer"]["args"],
+        "ray": ray.loop_config(stage, JOB)["args"],
+    }
     expected = (stage, ("run-x", "tiny", "v3", JOB.init_uri))
-    assert parsed == {"local": expected, "pod": expected, "ray": expected}
+    assert {name: _parsed(argv) for name, argv in argvs.items()} == dict.fromkeys(argvs, expected)

@@ -1,0 +1,213 @@
+"""Text: the fraction of the frame covered by text, from RapidOCR on the first, middle and last frame.
+
+SVD's recipe drops clips with much text (overlaid captions, logos, slides); its data card reports
+the OCR text area as a fraction of the frame. Each of the three key frames (RGB, longest side
+``frames.max_side``) goes through RapidOCR's DB text detector (PP-OCR ``.onnx`` models shipped inside
+the ``rapidocr`` wheel, run by onnxruntime); the detected quadrilaterals with a detection score
+≥ ``text.min_score`` are rasterised into one mask, so overlapping boxes count once, and
+
+    text_area = max over the three frames of (text pixels / frame pixels)   ∈ [0, 1].
+
+**Max, not mean.** The signal feeds a "too much text" filter. A title card, end card or caption
+shown over part of the clip is on one or two of the three frames; the mean would dilute it by up
+to 3x and keep the clip. The max flags it, and it also survives a detection miss on one frame
+(boxes of thin text score near ``min_score``). The cost of max is that a false box on a single
+frame counts fully; on our synthetic texture those add ≤ 0.02 of the frame, well below the
+filter's cut (``filter.text_area.max``).
+
+**Detection only by default.** The area needs boxes, not words: SVD's recipe uses a text
+*detector* (CRAFT). Measured on 60 synthetic clips (40 with text of four sizes, 20 without, 448x256
+and 640x360): the recogniser (``text.recognize``) costs ~4x the detection (it reads every box)
+and does not remove the false boxes the detector finds on sharp synthetic shapes — it reads a
+filled square as "口" with confidence 0.85 — so the areas barely change. It stays available for
+sources where recognition helps (box confidence of stylised fonts, say). The angle classifier is
+never run: it only rotates crops for the recogniser.
+
+**Detector input size.** RapidOCR's default upscales frames to a short side of 736 px: ~10x the
+cost of the native frame, and on upscaled 448 px frames it returned frame-sized false boxes.
+At the native ≤448 px frames the detector misses thin text (scores < 0.5). Upscaling to a short
+side of ``text.det_min_side`` = 360 px found every drawn text at ~2x the native cost. Areas are
+those of the detector's boxes, which keep a margin around the glyphs (DB "unclip"): measured on
+cv2-drawn text they are 1.1-1.5x the glyph extent box of :func:`curation.synthetic.text_area_fraction`.
+
+Models load from local files only: ``text.det_model`` / ``text.rec_model`` (a path, ``file://``
+or ``s3://`` URI; ``""`` = the package's model) are resolved to files before RapidOCR is built,
+so its download code (used when no model path is given) never runs. Frames come from the frames
+stage when it ran (:func:`curation.frames.frames_for`). Quarantine codes: ``too_short`` (no frame
+decodes), ``decode_failed`` (the clip cannot be opened or decoded).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlparse
+
+import numpy as np
+
+from curation.config import FramesConfig, MotionConfig, TextConfig
+from curation.frames import KEY, TooShortError, frames_for
+from curation.items import ClipItem, Item
+from curation.stages.base import ItemError, Resources, Stage
+
+if TYPE_CHECKING:
+    from vidforge.settings import StoreSettings
+
+_WANT = frozenset({KEY})
+
+
+def shipped_model(task: str) -> Path:
+    """The ``.onnx`` model of ``task`` (``det`` or ``rec``) inside the installed ``rapidocr`` package.
+
+    Raises:
+        FileNotFoundError: the package holds no such model, or several (name one in the config).
+    """
+    import rapidocr
+
+    root = Path(rapidocr.__file__).resolve().parent / "models"
+    found = sorted(root.glob(f"*_{task}_*.onnx"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"expected one {task} model in {root}, found {[p.name for p in found]}; "
+                                f"set text.{task}_model")
+    return found[0]
+
+
+def model_file(uri: str, task: str, dest: Path, settings: StoreSettings | None = None) -> Path:
+    """A local file holding the model at ``uri`` (``""``: the package's model; a local file is used in place).
+
+    Args:
+        uri: a path, ``file://`` or ``s3://`` URI of an ``.onnx`` file, or ``""``.
+        task: ``det`` or ``rec`` (picks the shipped model when ``uri`` is empty).
+        dest: directory a remote model is downloaded into.
+        settings: object-store settings for ``s3://`` URIs (endpoint, region).
+
+    Raises:
+        FileNotFoundError: nothing at ``uri``.
+    """
+    from vidforge.store import open_uri
+
+    if not uri:
+        return shipped_model(task)
+    if not urlparse(uri).scheme:  # a plain path (relative ones too), not percent-encoded
+        path = Path(uri).expanduser().resolve()
+    else:
+        store, key = open_uri(uri, settings)
+        if not store.exists(key):
+            raise FileNotFoundError(f"no {task} model at {uri}")
+        local = store.local_path(key)
+        path = local if local is not None else store.get_file(key, dest / f"{task}_{Path(key).name}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no {task} model at {uri}")
+    return path
+
+
+def build_engine(config: TextConfig, settings: StoreSettings | None = None) -> Any:
+    """A RapidOCR engine with its models loaded from local files, quiet below ERROR.
+
+    Detection uses ``min_score`` as its box threshold; the angle classifier is off; the recogniser
+    runs only with ``config.recognize``. A rendered line of text is run once (thresholds at 0) so the
+    models load here, not lazily in the first ``process``, and the engine proves it finds text.
+
+    Raises:
+        FileNotFoundError: a configured model does not exist.
+        RuntimeError: the engine finds no text in the rendered check line.
+    """
+    import cv2
+    from rapidocr import RapidOCR
+
+    with tempfile.TemporaryDirectory(prefix="vidforge-ocr-") as tmp:
+        params: dict[str, Any] = {
+            "Global.log_level": "error",  # it logs every model path at INFO and "no text" at WARNING
+            "Global.use_cls": False,
+            "Global.use_rec": config.recognize,
+            "Global.text_score": config.min_rec_score,
+            "Det.model_path": str(model_file(config.det_model, "det", Path(tmp), settings)),
+            "Det.box_thresh": config.min_score,
+            "Det.limit_type": "min",
+            "Det.limit_side_len": config.det_min_side,
+            "EngineConfig.onnxruntime.intra_op_num_threads": config.threads or -1,
+        }
+        if config.recognize:
+            params["Rec.model_path"] = str(model_file(config.rec_model, "rec", Path(tmp), settings))
+        engine = RapidOCR(params=params)
+        check = np.full((64, 320, 3), 255, np.uint8)
+        cv2.putText(check, "vidforge OCR 123", (8, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
+        # Any box counts for the check (whatever the thresholds); it also loads the models before tmp goes.
+        found = getattr(engine(check, box_thresh=0.0, text_score=0.0), "boxes", None)
+        engine.update_params(box_thresh=config.min_score, text_score=config.min_rec_score)
+        if found is None or not len(found):
+            raise RuntimeError("the OCR engine found no text in a rendered line of text; check text.det_model")
+    return engine
+
+
+def text_boxes(engine: Any, frame: np.ndarray) -> list[np.ndarray]:
+    """The text quadrilaterals RapidOCR keeps in an RGB ``uint8`` frame: ``(4, 2)`` float arrays, x/y in px."""
+    out = engine(np.ascontiguousarray(frame[..., ::-1]))  # the PP-OCR models take BGR
+    boxes = getattr(out, "boxes", None)
+    return [] if boxes is None else [np.asarray(b, np.float64).reshape(-1, 2) for b in boxes]
+
+
+def covered_fraction(boxes: list[np.ndarray], height: int, width: int) -> float:
+    """Fraction of a ``height`` x ``width`` frame inside the union of ``boxes`` (polygons rasterised, overlaps once)."""
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    for box in boxes:  # one fillPoly per polygon: a multi-polygon fill is not a union
+        cv2.fillPoly(mask, [np.round(box).astype(np.int32)], 1)
+    return float(mask.mean())
+
+
+def frames_text_area(engine: Any, frames: list[np.ndarray]) -> float:
+    """The largest text-covered fraction over ``frames`` (RGB ``uint8``), 0.0 for no frames."""
+    return max((covered_fraction(text_boxes(engine, f), f.shape[0], f.shape[1]) for f in frames), default=0.0)
+
+
+class TextStage(Stage):
+    """Fill ``text_area`` of each clip with RapidOCR, loaded once per worker.
+
+    Args:
+        config: OCR settings (``text:`` of the profile).
+        frames: frame decoding settings (used when no frames stage ran).
+        motion: needed by the frame decoder's signature only.
+        store: object-store settings for ``s3://`` model URIs (default: the platform settings).
+    """
+
+    name: ClassVar[str] = "text"
+    requires: ClassVar[frozenset[str]] = frozenset({"clip_path", "fps"})
+    populates: ClassVar[frozenset[str]] = frozenset({"text_area"})
+    resources: ClassVar[Resources] = Resources(cpus=1.0)
+    consumes: ClassVar[type[Item]] = ClipItem
+    uses_frames: ClassVar[bool] = True
+
+    def __init__(self, config: TextConfig, frames: FramesConfig | None = None,
+                 motion: MotionConfig | None = None, store: StoreSettings | None = None) -> None:
+        self.config = config
+        self.frames = frames or FramesConfig()
+        self.motion = motion or MotionConfig()
+        self.store = store
+        self.engine: Any = None
+
+    def setup(self) -> None:
+        """Build the OCR engine (models from ``text.det_model`` / ``rec_model`` or the package)."""
+        if self.store is None and (self.config.det_model or self.config.rec_model):
+            from vidforge.settings import get_settings
+
+            self.store = get_settings().store
+        self.engine = build_engine(self.config, self.store)
+
+    def process(self, batch: list[Item]) -> list[Item]:
+        """Measure every clip: first, middle and last frame, three OCR runs."""
+        import av
+
+        assert self.engine is not None, "setup() was not called"
+        for clip in batch:
+            assert isinstance(clip, ClipItem)
+            try:
+                frames = frames_for(clip, self.frames, self.motion, _WANT)
+            except TooShortError as e:
+                raise ItemError("too_short", str(e)) from e
+            except (av.FFmpegError, OSError) as e:
+                raise ItemError("decode_failed", f"cannot decode {clip.clip_path}: {e}") from e
+            clip.text_area = frames_text_area(self.engine, frames.key_frames())
+        return batch

@@ -1,0 +1,189 @@
+"""The Ray runner on a local 2-CPU Ray (one session for the module).
+
+Starting Ray takes 12–25 s on the shared 2-core box, so every test that needs it is ``slow``.
+
+The stages below are pickled by reference: Ray workers import this module (the driver's
+working directory, the repository root, is on their ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import ray
+
+from curation.builders import build_stages
+from curation.config import load_config
+from curation.items import ClipItem, Item, SourceItem
+from curation.pipeline import source_items
+from curation.runner import SequentialRunner, funnel
+from curation.runner_ray import RayRunner, pool_size
+from curation.stages.base import Resources, Stage
+from curation.stages.upload import UploadStage, clip_key
+from curation.synthetic import GroundTruth, write_corrupt
+from vidforge.store import LocalStore
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 1024**2, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _sources(paths: list[str]) -> list[Item]:
+    return [SourceItem(source_id=f"s{i}", source_uri=p, source_path=p) for i, p in enumerate(paths)]
+
+
+class Counted(Stage):
+    """Logs ``setup <pid>`` / ``batch <pid> <n>`` lines to a file; ``*bad`` paths raise, ``*flaky`` ones time out."""
+
+    name: ClassVar[str] = "counted"
+    requires: ClassVar[frozenset[str]] = frozenset({"source_path"})
+    populates: ClassVar[frozenset[str]] = frozenset({"fps"})
+    resources: ClassVar[Resources] = Resources(cpus=1.0)
+    consumes: ClassVar[type[Item]] = SourceItem
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+
+    def _log(self, line: str) -> None:
+        with self.log_path.open("a") as f:
+            f.write(line + "\n")
+
+    def setup(self) -> None:
+        self._log(f"setup {os.getpid()}")
+
+    def process(self, batch: list[Item]) -> list[Item]:
+        self._log(f"batch {os.getpid()} {len(batch)}")
+        for item in batch:
+            assert isinstance(item, SourceItem)
+            if item.source_path.endswith("bad"):
+                raise KeyError(item.source_path)
+            if item.source_path.endswith("flaky"):
+                raise TimeoutError("store timed out")
+            item.fps = 24.0
+        return batch
+
+
+class CountedWhole(Counted):
+    name: ClassVar[str] = "counted_whole"
+    whole_dataset: ClassVar[bool] = True
+
+
+class BrokenSetup(Counted):
+    name: ClassVar[str] = "broken_setup"
+
+    def setup(self) -> None:
+        raise FileNotFoundError("model weights not found")
+
+
+def _log_lines(path: Path, kind: str) -> list[list[str]]:
+    return [line.split()[1:] for line in path.read_text().splitlines() if line.startswith(kind)]
+
+
+def test_only_the_ray_runner_imports_ray() -> None:
+    code = ("import sys, curation.api, curation.builders, curation.cli, curation.pipeline; "
+            "assert 'ray' not in sys.modules, 'ray imported'; "
+            "import curation.runner_ray; assert 'ray' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.parametrize(
+    ("cpus", "gpus", "batches", "cluster", "expected"),
+    [
+        (1.0, 0.0, 10, {"CPU": 2.0}, 2),             # CPUs bound
+        (0.25, 0.0, 10, {"CPU": 2.0}, 4),            # max_actors bound
+        (0.25, 0.0, 3, {"CPU": 2.0}, 3),             # batches bound
+        (1.0, 1.0, 10, {"CPU": 16.0, "GPU": 2.0}, 2),  # GPUs bound
+        (1.0, 1.0, 10, {"CPU": 16.0}, 1),            # no GPU node yet: one actor waits for the autoscaler
+        (4.0, 0.0, 10, {"CPU": 2.0}, 1),             # bigger than the cluster: still one
+    ],
+)
+def test_pool_size(cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int) -> None:
+    stage_cls = type("Sized", (Counted,), {"name": "sized", "resources": Resources(cpus=cpus, gpus=gpus)})
+    assert pool_size(stage_cls(Path("unused")), batches, 4, cluster) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("whole", [False, True], ids=["batches", "whole_dataset"])
+def test_setup_once_per_actor_and_failures_stay_with_their_item(
+    local_ray: None, tmp_path: Path, whole: bool
+) -> None:
+    log_path = tmp_path / "calls.log"
+    stage = (CountedWhole if whole else Counted)(log_path)
+    paths = [f"/v/{i}" for i in range(9)] + ["/v/9-bad"]
+    out = RayRunner(max_actors_per_stage=2, batch_size=2).run([stage], _sources(paths))
+
+    assert [it.item_id for it in out] == [f"s{i}" for i in range(10)]
+    assert all(isinstance(it, SourceItem) and it.kept and it.fps == 24.0 for it in out[:9])
+    assert (out[9].status, out[9].reason) == ("quarantined", f"{stage.name}:key_error")
+    setups, batches = _log_lines(log_path, "setup"), _log_lines(log_path, "batch")
+    actor_pids = {pid for (pid,) in setups}
+    assert len(setups) == len(actor_pids) == (1 if whole else 2)  # once per actor, never per batch
+    assert {pid for pid, _ in batches} <= actor_pids
+    assert str(os.getpid()) not in actor_pids  # nothing ran in the driver
+    if whole:  # one batch of all ten, then the failing batch is re-run item by item
+        assert [int(n) for _, n in batches] == [10] + [1] * 10
+    else:  # five batches of two; the one with the bad item is re-run as two singletons
+        assert sorted(int(n) for _, n in batches) == [1, 1, 2, 2, 2, 2, 2]
+    RayRunner().close()
+    assert ray.is_initialized()  # a runner never shuts down a session it did not start
+
+
+@pytest.mark.slow
+def test_transient_errors_and_failed_setup_propagate(local_ray: None, tmp_path: Path) -> None:
+    with pytest.raises(TimeoutError, match="store timed out"):
+        RayRunner(max_actors_per_stage=1).run([Counted(tmp_path / "a.log")], _sources(["/v/0", "/v/1-flaky"]))
+    with pytest.raises(FileNotFoundError, match="model weights"):
+        RayRunner(max_actors_per_stage=1).run([BrokenSetup(tmp_path / "b.log")], _sources(["/v/0"]))
+
+
+def _curate_items(runner: SequentialRunner | RayRunner, sources: list[Path], root: Path) -> tuple[
+        list[Item], list[Stage], LocalStore, float]:
+    store = LocalStore(root / "store")
+    stages = build_stages(load_config(), root / "work", store, "datasets/d/v1")
+    items = source_items(sources, root / "fetch")
+    started = time.perf_counter()
+    out = runner.run(stages, list(items))
+    return out, stages, store, time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_same_results_as_the_sequential_runner(
+    local_ray: None, tmp_path: Path, demo_suite: list[GroundTruth], record_property: pytest.RecordProperty
+) -> None:
+    sources = [Path(t.path) for t in demo_suite] + [write_corrupt(tmp_path / "in" / "corrupt.mp4")]
+    seq, _, _, seq_s = _curate_items(SequentialRunner(batch_size=2), sources, tmp_path / "seq")
+    par, stages, store, ray_s = _curate_items(RayRunner(max_actors_per_stage=2, batch_size=2), sources,
+                                              tmp_path / "ray")
+    record_property("sequential_s", round(seq_s, 2))
+    record_property("ray_s", round(ray_s, 2))
+
+    assert funnel(par) == funnel(seq)
+    assert funnel(par)["source"]["quarantined"] == 1 and funnel(par)["clip"]["kept"] >= 4
+
+    def outcome(it: Item) -> tuple[object, ...]:
+        if isinstance(it, SourceItem):
+            return (it.status, it.reason, it.fps, it.num_frames, it.cuts)
+        assert isinstance(it, ClipItem)
+        return (it.status, it.reason, it.span_start, it.span_end, it.start_frame, it.end_frame, it.start_s,
+                it.end_s, it.motion_score, it.caption_video)
+
+    assert {(it.level, it.item_id): outcome(it) for it in par} == {(it.level, it.item_id): outcome(it) for it in seq}
+    assert [(it.level, it.item_id) for it in par] == [(it.level, it.item_id) for it in seq]
+    assert all(getattr(it, "frames", None) is None for it in par)  # released after the last frames stage
+
+    kept = [it for it in par if isinstance(it, ClipItem) and it.kept]
+    upload = stages[-1]
+    assert isinstance(upload, UploadStage) and upload.store is None  # the driver's copy never opened the store
+    for clip in kept:  # ... so these were written from inside Ray workers
+        assert clip.uri == store.uri(clip_key("datasets/d/v1", clip.clip_id))
+        assert store.get_bytes(clip_key("datasets/d/v1", clip.clip_id)) == Path(clip.clip_path).read_bytes()

@@ -1,0 +1,170 @@
+"""TrainJobLauncher against an in-memory API server for custom objects (the network edge is the only fake)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.trainjob_schema import validate_trainjob
+from training.config import load_stage_config
+from training.launchers import LaunchError, TrainJob
+from training.launchers.config import load_launchers_config
+from training.launchers.kubeflow import TrainJobLauncher, terminal_condition
+from training.launchers.trainjob import GROUP, PLURAL, VERSION, trainjob_name
+from training.result import StageResult, write_result
+from vidforge.settings import Settings, get_settings
+from vidforge.store import LocalStore
+
+pytest.importorskip("jsonschema")
+pytest.importorskip("kubernetes_validate")
+ApiException = pytest.importorskip("kubernetes.client.exceptions").ApiException
+
+PROFILE = load_launchers_config()
+CONFIG = PROFILE.model_copy(update={"kubernetes": PROFILE.kubernetes.model_copy(update={"poll_interval_s": 0.01})})
+
+
+def _condition(kind: str) -> list[dict[str, str]]:
+    if kind == "Running":
+        return []
+    reason = {"Complete": "JobSetCompleted", "Failed": "DeadlineExceeded"}.get(kind, kind)
+    return [{"type": kind, "status": "True", "reason": reason, "message": f"trainjob {kind.lower()}"}]
+
+
+class FakeCustomObjectsApi:
+    """TrainJobs in a dict; ``states`` is the sequence each read reports (``Running``/``Complete``/``Failed``)."""
+
+    def __init__(self, states: list[str], on_complete: Any = None, fail_creates: list[int] | None = None) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.states, self.on_complete = states, on_complete
+        self.fail_creates = list(fail_creates or [])
+        self.creates = self.deletes = 0
+
+    def _check(self, group: str, version: str, plural: str) -> None:
+        assert (group, version, plural) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")
+
+    def create_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                        body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        self._check(group, version, plural)
+        self.creates += 1
+        if self.fail_creates:
+            raise ApiException(status=self.fail_creates.pop(0), reason="injected")
+        validate_trainjob(body)  # what the CRD's schema and the core/v1 types admit
+        name = body["metadata"]["name"]
+        if name in self.objects:
+            raise ApiException(status=409, reason="AlreadyExists")
+        assert namespace == body["metadata"]["namespace"]
+        self.objects[name] = copy.deepcopy(body)
+        return body
+
+    def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                     name: str) -> dict[str, Any]:
+        self._check(group, version, plural)
+        if name not in self.objects:
+            raise ApiException(status=404, reason="NotFound")
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        obj = self.objects[name]
+        obj["status"] = {"conditions": _condition(state)}
+        if state == "Complete" and self.on_complete:
+            self.on_complete(obj)
+        return copy.deepcopy(obj)
+
+    def delete_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                        name: str, **kwargs: Any) -> None:
+        self._check(group, version, plural)
+        self.deletes += 1
+        self.objects.pop(name, None)
+
+
+def _settings(store: LocalStore, tmp_path: Path) -> Settings:
+    return get_settings(overrides={"home": str(tmp_path / "home"), "store": {"uri": store.root_uri}})
+
+
+def _publisher(store: LocalStore) -> Any:
+    """What rank 0 of the TrainJob's training.main does last: publish result.json (from the job's own args)."""
+
+    def publish(obj: dict[str, Any]) -> None:
+        args = obj["spec"]["trainer"]["args"]
+        value = dict(zip(args[::2], args[1::2], strict=False))
+        write_result(store, StageResult(
+            stage=value["--stage"], run_id=value["--run-id"], steps=1, first_loss=1.0, last_loss=0.5,
+            checkpoint_uri="file:///final", sha256="0" * 64, metrics_uri="file:///m.jsonl",
+            dataset_name=value["--dataset"], dataset_version=value["--dataset-version"], init_uri=None,
+            elapsed_s=1.0,
+        ))
+
+    return publish
+
+
+def _launch(api: FakeCustomObjectsApi, tmp_path: Path, store: LocalStore | None = None, run: str = "run-k",
+            try_number: int = 1) -> Any:
+    settings = _settings(store or LocalStore(tmp_path / "store"), tmp_path)
+    launcher = TrainJobLauncher(settings, CONFIG, try_number=try_number, api=api)
+    return launcher.launch(load_stage_config("stage2_video"), TrainJob(run, "tiny", "v1"))
+
+
+def test_launch_creates_a_valid_trainjob_and_wait_reads_the_result(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    api = FakeCustomObjectsApi(["Running", "Running", "Complete"], on_complete=_publisher(store))
+    handle = _launch(api, tmp_path, store, try_number=3)
+    assert list(api.objects) == [trainjob_name("run-k", "stage2_video", 3)]
+    result = handle.wait(timeout=10)
+    assert (result.run_id, result.stage, result.dataset_version) == ("run-k", "stage2_video", "v1")
+
+
+def test_existing_trainjob_is_reattached_not_duplicated(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    api = FakeCustomObjectsApi(["Running", "Complete"], on_complete=_publisher(store))
+    _launch(api, tmp_path, store)
+    again = _launch(api, tmp_path, store)  # e.g. the Airflow worker restarted mid-stage
+    assert api.creates == 2 and len(api.objects) == 1
+    assert again.wait(timeout=10).run_id == "run-k"
+
+
+def test_failed_trainjob_raises_with_its_condition(tmp_path: Path) -> None:
+    handle = _launch(FakeCustomObjectsApi(["Running", "Failed"]), tmp_path, run="run-f")
+    with pytest.raises(LaunchError, match=r"failed: DeadlineExceeded trainjob failed(.|\n)*kubectl logs"):
+        handle.wait(timeout=10)
+
+
+def test_completion_without_result_is_a_launch_error(tmp_path: Path) -> None:
+    handle = _launch(FakeCustomObjectsApi(["Complete"]), tmp_path, run="run-n")
+    with pytest.raises(LaunchError, match="without publishing"):
+        handle.wait(timeout=10)
+
+
+def test_timeout_deletes_the_trainjob(tmp_path: Path) -> None:
+    api = FakeCustomObjectsApi(["Running"])
+    handle = _launch(api, tmp_path, run="run-t")
+    with pytest.raises(TimeoutError, match="exceeded"):
+        handle.wait(timeout=0.05)
+    assert api.deletes == 1 and not api.objects
+
+
+def test_throttling_is_retried_and_permanent_errors_are_not(tmp_path: Path) -> None:
+    api = FakeCustomObjectsApi(["Running"], fail_creates=[429, 503])
+    _launch(api, tmp_path)
+    assert api.creates == 3 and len(api.objects) == 1
+    forbidden = FakeCustomObjectsApi(["Running"], fail_creates=[403])
+    with pytest.raises(ApiException) as err:
+        _launch(forbidden, tmp_path)
+    assert err.value.status == 403 and forbidden.creates == 1
+
+
+def test_terminal_condition_needs_status_true() -> None:
+    assert terminal_condition({}) is None
+    assert terminal_condition({"status": {"conditions": [{"type": "Suspended", "status": "True"}]}}) is None
+    assert terminal_condition({"status": {"conditions": [{"type": "Complete", "status": "False"}]}}) is None
+    done = {"type": "Complete", "status": "True"}
+    assert terminal_condition({"status": {"conditions": [{"type": "Created", "status": "True"}, done]}}) == done
+
+
+def test_api_launcher_table_builds_it_lazily(tmp_path: Path) -> None:
+    from training.api import LAUNCHERS, get_launcher
+
+    launcher = get_launcher("trainjob", _settings(LocalStore(tmp_path / "s"), tmp_path))
+    assert isinstance(launcher, TrainJobLauncher) and launcher._api is None  # no kubeconfig read yet
+    assert launcher.config == load_launchers_config() and "trainjob" in LAUNCHERS
+    assert (GROUP, VERSION, PLURAL) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")

@@ -1,0 +1,156 @@
+"""Run a stage on several nodes as a Kubeflow Trainer ``TrainJob`` (Kubernetes ``CustomObjectsApi``).
+
+``launch`` creates the manifest of :func:`~training.launchers.trainjob.build_trainjob`;
+a TrainJob of the same deterministic name that already exists (a restarted
+caller) is reattached to instead of duplicated. ``wait`` polls the TrainJob's
+``Complete``/``Failed`` conditions and then reads ``result.json`` from the object
+store (rank 0 publishes it). Transient API errors go through
+:func:`~training.launchers.kubernetes.k8s_call`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from training.launchers.base import LaunchError, TrainJob
+from training.launchers.config import LaunchersConfig, load_launchers_config
+from training.launchers.kubernetes import k8s_call
+from training.launchers.trainjob import GROUP, NODE, PLURAL, VERSION, build_trainjob
+from training.result import read_result
+from vidforge.logging import get_logger
+from vidforge.store import open_store
+
+if TYPE_CHECKING:
+    from training.config import StageConfig
+    from training.result import StageResult
+    from vidforge.settings import Settings
+
+log = get_logger(__name__)
+
+#: Terminal TrainJob conditions (``trainer.kubeflow.org`` ``TrainJobComplete`` / ``TrainJobFailed``).
+COMPLETE, FAILED = "Complete", "Failed"
+
+
+class CustomObjectsApi(Protocol):
+    """The part of ``kubernetes.client.CustomObjectsApi`` the TrainJob launcher uses."""
+
+    def create_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                        body: Any, **kwargs: Any) -> Any: ...
+    def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                     name: str) -> Any: ...
+    def delete_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                        name: str, **kwargs: Any) -> Any: ...
+
+
+def custom_objects_api(config_file: str | None = None, in_cluster: bool = False) -> CustomObjectsApi:
+    """A ``CustomObjectsApi`` from a kubeconfig file (None = default) or the in-cluster service account."""
+    from kubernetes import client, config
+
+    if in_cluster:
+        config.load_incluster_config()
+    else:
+        config.load_kube_config(config_file=config_file)
+    return client.CustomObjectsApi()
+
+
+def terminal_condition(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The TrainJob's ``Complete`` or ``Failed`` condition with status ``True``; None while it runs."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") in (COMPLETE, FAILED) and cond.get("status") == "True":
+            return cond
+    return None
+
+
+class TrainJobRun:
+    """A submitted TrainJob (a :class:`~training.launchers.base.RunHandle`)."""
+
+    def __init__(self, api: CustomObjectsApi, name: str, namespace: str, settings: Settings,
+                 stage: StageConfig, job: TrainJob, poll_interval_s: float) -> None:
+        self.api, self.name, self.namespace = api, name, namespace
+        self.settings, self.stage, self.job = settings, stage, job
+        self.poll_interval_s = poll_interval_s
+
+    def get(self) -> dict[str, Any]:
+        """The TrainJob object as the API server has it."""
+        return k8s_call(self.api.get_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL, self.name)
+
+    def wait(self, timeout: float | None = None) -> StageResult:
+        """Poll until the TrainJob is ``Complete`` or ``Failed``; return ``result.json`` from the store.
+
+        Raises:
+            LaunchError: the TrainJob failed, or completed without publishing a result.
+            TimeoutError: not done within ``timeout`` s (the TrainJob is deleted).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (cond := terminal_condition(self.get())) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                self.delete()
+                raise TimeoutError(f"TrainJob {self.namespace}/{self.name} exceeded {timeout}s; deleted")
+            time.sleep(self.poll_interval_s)
+        if cond["type"] == FAILED:
+            raise LaunchError(
+                f"TrainJob {self.namespace}/{self.name} of stage {self.stage.name} failed: "
+                f"{cond.get('reason', '')} {cond.get('message', '')}".rstrip()
+                + f"; logs: kubectl logs -n {self.namespace} -l jobset.sigs.k8s.io/jobset-name={self.name} "
+                f"-c {NODE}"
+            )
+        try:
+            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
+        except FileNotFoundError as e:
+            raise LaunchError(f"{e}; TrainJob {self.name} completed without publishing it") from e
+
+    def delete(self) -> None:
+        """Delete the TrainJob and its pods (no error when it is already gone)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            k8s_call(self.api.delete_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL, self.name,
+                     propagation_policy="Foreground")
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+class TrainJobLauncher:
+    """Runs stages as multi-node Kubeflow TrainJobs (a :class:`~training.launchers.base.Launcher`).
+
+    Args:
+        settings: platform settings of the caller (the store ``result.json`` is read from;
+            the nodes read the ``vidforge-settings`` ConfigMap).
+        config: pod shape (``kubernetes``) and TrainJob settings (``trainjob``); None = the
+            ``default`` launcher profile.
+        try_number: attempt number (1-based) in the TrainJob name; a caller's retry passes a new one.
+        api: a ``CustomObjectsApi``-like client; None = one from the default kubeconfig.
+    """
+
+    def __init__(self, settings: Settings, config: LaunchersConfig | None = None, *, try_number: int = 1,
+                 api: CustomObjectsApi | None = None) -> None:
+        self.settings = settings
+        self.config = config or load_launchers_config()
+        self.try_number = try_number
+        self._api = api
+
+    @property
+    def api(self) -> CustomObjectsApi:
+        """The API client (created on first use)."""
+        if self._api is None:
+            self._api = custom_objects_api()
+        return self._api
+
+    def launch(self, stage: StageConfig, job: TrainJob) -> TrainJobRun:
+        """Create the stage's TrainJob (or reattach to the existing one of the same name)."""
+        from kubernetes.client.exceptions import ApiException
+
+        body = build_trainjob(self.config.kubernetes, self.config.trainjob, stage, job, self.try_number)
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        try:
+            k8s_call(self.api.create_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, body)
+            log.info("trainjob created", trainjob=name, namespace=namespace, stage=stage.name, run_id=job.run_id,
+                     nodes=self.config.trainjob.num_nodes)
+        except ApiException as e:
+            if e.status != 409:
+                raise
+            log.info("trainjob exists; reattaching", trainjob=name, namespace=namespace, stage=stage.name)
+        return TrainJobRun(self.api, name, namespace, self.settings, stage, job,
+                           self.config.kubernetes.poll_interval_s)
