@@ -48,7 +48,8 @@ def _good() -> list[Row]:
         _row(0, text_area=0.0),
         _row(1, text_area=1.0),
         _row(2, status="filtered", reason="filter:motion_min", uri="", motion_bucket=None),
-        _row(3, status="quarantined", reason="clip:no_keyframe", error="ItemError: no keyframe", uri=None, motion_score=None, motion_bucket=None),
+        _row(3, status="quarantined", reason="clip:no_keyframe", error="ItemError: no keyframe", uri=None,
+             motion_score=None, motion_bucket=None),
     ]
 
 
