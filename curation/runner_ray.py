@@ -95,11 +95,20 @@ def pool_size(stage: Stage, batches: int, max_actors: int, cluster: dict[str, fl
         ``min(max_actors, batches, actors the cluster fits by CPUs and GPUs)``, at least 1.
     """
     fits = [max_actors, batches]
-    needs = ((stage.resources.cpus, cluster.get("CPU", 0.0)), (stage.resources.gpus, cluster.get("GPU", 0.0)))
-    for need, have in needs:
+    for need, have in _needs(stage, cluster).values():
         if need > 0:
             fits.append(math.floor(have / need + 1e-9))
     return max(1, min(fits))
+
+
+def unmet_needs(stage: Stage, cluster: dict[str, float]) -> list[str]:
+    """What one actor of ``stage`` needs beyond the whole ``cluster`` (``["GPU: 1.0 > 0.0"]``), if anything."""
+    return [f"{name}: {need} > {have}" for name, (need, have) in _needs(stage, cluster).items() if need > have]
+
+
+def _needs(stage: Stage, cluster: dict[str, float]) -> dict[str, tuple[float, float]]:
+    return {"CPU": (stage.resources.cpus, cluster.get("CPU", 0.0)),
+            "GPU": (stage.resources.gpus, cluster.get("GPU", 0.0))}
 
 
 class RayRunner:
@@ -203,7 +212,13 @@ class RayRunner:
             return []
         size = len(todo) if stage.whole_dataset else self.batch_size
         batches = list(_batches(todo, size))
-        n = pool_size(stage, len(batches), self.max_actors_per_stage, ray.cluster_resources())
+        cluster = ray.cluster_resources()
+        unmet = unmet_needs(stage, cluster)
+        if unmet and not self.address:  # a local Ray never grows: the actor would wait forever
+            raise ValueError(f"stage {stage.name!r} needs more than this local Ray has ({', '.join(unmet)})")
+        if unmet:
+            log.warning("stage waits for the cluster to grow", stage=stage.name, unmet=unmet)
+        n = pool_size(stage, len(batches), self.max_actors_per_stage, cluster)
         stage_ref = ray.put(stage)
         options = {"num_cpus": stage.resources.cpus, "num_gpus": stage.resources.gpus}
         actors = [_RemoteWorker.options(**options).remote(stage_ref) for _ in range(n)]

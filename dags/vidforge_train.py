@@ -21,8 +21,9 @@ STAGES = ("stage1_image", "stage2_video", "stage3_finetune")
         "version": Param("", type="string", description="Dataset version; empty: from the asset event."),
         "run_id": Param("", type="string", description="Training run id; empty: from the DAG run id."),
         "launcher": Param(
-            "local", type="string", enum=["local", "kubernetes", "ray"],
-            description="local: subprocess; kubernetes: a KubernetesPodOperator pod per stage; ray: Ray Train.",
+            "local", type="string", enum=["local", "kubernetes", "trainjob", "ray"],
+            description="local: subprocess; kubernetes: a KubernetesPodOperator pod per stage; "
+            "trainjob: a multi-node Kubeflow TrainJob per stage; ray: Ray Train.",
         ),
     },
 )
@@ -37,15 +38,11 @@ def vidforge_train() -> None:
     def stage_task(stage: str) -> Any:
         @task(task_id=stage)
         def run(job: dict[str, Any], previous: dict[str, Any] | None = None, **context: Any) -> dict[str, Any]:
-            from training.api import run_stage
+            from training.api import run_stage, task_launcher
             from vidforge.settings import get_settings
 
             settings = get_settings()
-            launcher: Any = context["params"]["launcher"]
-            if launcher == "kubernetes":  # the stage runs as a KubernetesPodOperator pod in this task
-                from training.launchers.pod_operator import PodOperatorLauncher
-
-                launcher = PodOperatorLauncher(settings, context)
+            launcher = task_launcher(context["params"]["launcher"], settings, context)
             result = run_stage(
                 settings, job["run_id"], stage, job["dataset"], job["version"],
                 init_uri=previous["checkpoint_uri"] if previous else None,

@@ -52,6 +52,25 @@ def get_launcher(name: str, settings: Settings) -> Launcher:
     raise ValueError(f"unknown launcher {name!r}; known: {', '.join(LAUNCHERS)}")
 
 
+def task_launcher(name: str, settings: Settings, context: Mapping[str, Any]) -> Launcher:
+    """The launcher for an Airflow task running a stage (``context`` is the task's context).
+
+    ``kubernetes`` runs the stage as a ``KubernetesPodOperator`` pod inside the task; ``trainjob``
+    names its TrainJob after the task's try number, so an Airflow retry starts a fresh job
+    instead of reattaching to the failed one. Other names are :func:`get_launcher`'s.
+    """
+    if name == "kubernetes":
+        from training.launchers.pod_operator import PodOperatorLauncher
+
+        return PodOperatorLauncher(settings, context)
+    if name == "trainjob":
+        from training.launchers.kubeflow import TrainJobLauncher
+
+        ti = context.get("ti")
+        return TrainJobLauncher(settings, try_number=int(getattr(ti, "try_number", 1) or 1))
+    return get_launcher(name, settings)
+
+
 def _existing(settings: Settings, run_id: str, stage: str, job: TrainJob) -> StageResult | None:
     """A published result of this exact job, None when absent.
 

@@ -24,7 +24,7 @@ from curation.config import load_config
 from curation.items import ClipItem, Item, SourceItem
 from curation.pipeline import source_items
 from curation.runner import SequentialRunner, funnel
-from curation.runner_ray import RayRunner, pool_size
+from curation.runner_ray import RayRunner, pool_size, unmet_needs
 from curation.stages.base import Resources, Stage
 from curation.stages.upload import UploadStage, clip_key
 from curation.synthetic import GroundTruth, write_corrupt
@@ -97,19 +97,23 @@ def test_only_the_ray_runner_imports_ray() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cpus", "gpus", "batches", "cluster", "expected"),
+    ("cpus", "gpus", "batches", "cluster", "expected", "unmet"),
     [
-        (1.0, 0.0, 10, {"CPU": 2.0}, 2),             # CPUs bound
-        (0.25, 0.0, 10, {"CPU": 2.0}, 4),            # max_actors bound
-        (0.25, 0.0, 3, {"CPU": 2.0}, 3),             # batches bound
-        (1.0, 1.0, 10, {"CPU": 16.0, "GPU": 2.0}, 2),  # GPUs bound
-        (1.0, 1.0, 10, {"CPU": 16.0}, 1),            # no GPU node yet: one actor waits for the autoscaler
-        (4.0, 0.0, 10, {"CPU": 2.0}, 1),             # bigger than the cluster: still one
+        (1.0, 0.0, 10, {"CPU": 2.0}, 2, []),                 # CPUs bound
+        (0.25, 0.0, 10, {"CPU": 2.0}, 4, []),                # max_actors bound
+        (0.25, 0.0, 3, {"CPU": 2.0}, 3, []),                 # batches bound
+        (1.0, 1.0, 10, {"CPU": 16.0, "GPU": 2.0}, 2, []),    # GPUs bound
+        (1.0, 1.0, 10, {"CPU": 16.0}, 1, ["GPU: 1.0 > 0.0"]),  # no GPU node yet: one actor waits for the autoscaler
+        (4.0, 0.0, 10, {"CPU": 2.0}, 1, ["CPU: 4.0 > 2.0"]),   # bigger than the cluster: still one
     ],
 )
-def test_pool_size(cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int) -> None:
+def test_pool_size(
+    cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int, unmet: list[str]
+) -> None:
     stage_cls = type("Sized", (Counted,), {"name": "sized", "resources": Resources(cpus=cpus, gpus=gpus)})
-    assert pool_size(stage_cls(Path("unused")), batches, 4, cluster) == expected
+    stage = stage_cls(Path("unused"))
+    assert pool_size(stage, batches, 4, cluster) == expected
+    assert unmet_needs(stage, cluster) == unmet
 
 
 @pytest.mark.slow
@@ -139,11 +143,14 @@ def test_setup_once_per_actor_and_failures_stay_with_their_item(
 
 
 @pytest.mark.slow
-def test_transient_errors_and_failed_setup_propagate(local_ray: None, tmp_path: Path) -> None:
+def test_transient_errors_failed_setup_and_unmet_resources_raise(local_ray: None, tmp_path: Path) -> None:
     with pytest.raises(TimeoutError, match="store timed out"):
         RayRunner(max_actors_per_stage=1).run([Counted(tmp_path / "a.log")], _sources(["/v/0", "/v/1-flaky"]))
     with pytest.raises(FileNotFoundError, match="model weights"):
         RayRunner(max_actors_per_stage=1).run([BrokenSetup(tmp_path / "b.log")], _sources(["/v/0"]))
+    gpu_stage = type("NeedsGpu", (Counted,), {"name": "needs_gpu", "resources": Resources(cpus=1.0, gpus=1.0)})
+    with pytest.raises(ValueError, match=r"needs more than this local Ray has \(GPU: 1.0 > 0.0\)"):
+        RayRunner().run([gpu_stage(tmp_path / "c.log")], _sources(["/v/0"]))
 
 
 def _curate_items(runner: SequentialRunner | RayRunner, sources: list[Path], root: Path) -> tuple[

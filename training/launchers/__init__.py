@@ -1,6 +1,6 @@
 """Launchers run one training stage somewhere and hand back its result from the object store.
 
-``local`` runs ``python -m training.main`` as a subprocess; Kubernetes and Ray
+``local`` runs ``python -m training.main`` as a subprocess; the Kubernetes pod, Kubeflow TrainJob and Ray
 launchers implement the same :class:`~training.launchers.base.Launcher` protocol.
 """
 

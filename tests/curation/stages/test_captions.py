@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,17 @@ FRAMES = FramesConfig(video_frames=6)
 GEN = CaptionModelConfig(max_new_tokens=6)
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Expected captions computed with the backend's thread count (``captions.threads: 1``), like for like."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("captioners")
@@ -112,6 +123,7 @@ def _chunked(fn: Callable[[list[Any]], list[str]], inputs: list[Any], size: int)
     return [out for i in range(0, len(inputs), size) for out in fn(inputs[i : i + size])]
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_transformers_backend_captions_synthetic_clips_with_the_configured_models(
     tiny_models: dict[str, str], demo_suite: list[GroundTruth]
 ) -> None:
@@ -143,6 +155,7 @@ def test_transformers_backend_captions_synthetic_clips_with_the_configured_model
         (c.caption_image, c.caption_video, c.caption_summary) for c in clips]
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_transformers_backend_reads_the_frames_stage_output(
     tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth]
 ) -> None:
@@ -170,6 +183,7 @@ def test_broken_clip_is_quarantined_and_the_batch_goes_on(
     assert out[1].kept and good.caption_image
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_a_role_without_a_model_takes_the_sidecar_and_the_summary_the_merge_rule(
     tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth]
 ) -> None:
@@ -190,7 +204,8 @@ def test_sidecar_stays_the_default_and_reads_no_frames(tmp_path: Path) -> None:
     assert CaptionsConfig().backend == load_config().captions.backend == "sidecar"
     assert load_config().captions == CaptionsConfig()
     default = build_stages(load_config(), tmp_path, LocalStore(tmp_path / "s"), "datasets/x/v1")
-    assert [s.name for s in default][frames_last_used(default)] == "motion"
+    sidecar = next(s for s in default if isinstance(s, CaptionStage))
+    assert not sidecar.uses_frames and default.index(sidecar) > frames_last_used(default)
     config = load_config(overrides={"captions": {"backend": "transformers", "image": {"model": "/m"}}})
     store = LocalStore(tmp_path / "s")
     stages = build_stages(config, tmp_path, store, "datasets/x/v1")
@@ -203,25 +218,23 @@ def test_sidecar_stays_the_default_and_reads_no_frames(tmp_path: Path) -> None:
     assert copy.uses_frames and copy.backend.config == config.captions
 
 
-@pytest.mark.slow  # a whole curate run (~35 s on the shared 2-core CI, mostly the pipeline around captions)
-def test_curate_publishes_model_captions_of_the_kept_clips(
+@pytest.mark.usefixtures("one_thread")
+def test_built_pipeline_captions_its_written_clips_with_the_models(
     tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth], tmp_path: Path
 ) -> None:
-    from curation.pipeline import curate
-    from vidforge.dataset import load_dataset
+    from curation.pipeline import source_items
+    from curation.runner import SequentialRunner
 
-    overrides = {"captions": _transformers(tiny_models, batch_size=1).model_dump(mode="json"),
-                 "filter": {"motion": {"drop_lowest": None}}}
-    config = load_config(overrides=overrides)
-    store = LocalStore(tmp_path / "store")
-    curate([demo_by_name["fade_text"].path], store=store, name="caps", version="v1", config=config, progress=False)
-    kept = load_dataset(store, "caps", "v1").kept
-    assert len(kept) >= 2
+    config = load_config(overrides={"captions": _transformers(tiny_models, batch_size=1).model_dump(mode="json")})
+    built = build_stages(config, tmp_path / "work", LocalStore(tmp_path / "store"), "datasets/caps/v1")
+    stages = [s for s in built if s.name in ("probe", "split", "clip", "frames", "captions")]
+    items = SequentialRunner(batch_size=4).run(stages, list(source_items([demo_by_name["cuts"].path], tmp_path)))
+    clips = [it for it in items if isinstance(it, ClipItem) and it.kept]
+    assert len(clips) >= 3 and all(c.frames is None for c in clips)  # released after the captions stage
     models = load_caption_models(config.captions)
     assert models.image is not None and models.video is not None and models.summary is not None
-    for row in kept.itertuples():
-        path = store.local_path(store.key_of(row.uri))
-        frames = decode_clip_frames(path, row.fps, config.frames, config.motion, frozenset({KEY, SAMPLED}))
+    for clip in clips:
+        frames = decode_clip_frames(clip.clip_path, clip.fps, config.frames, config.motion, frozenset({KEY, SAMPLED}))
         image, video = models.image([frames.key["middle"]])[0], models.video([frames.sampled])[0]
-        assert (row.caption_image, row.caption_video, row.caption_summary) == (
+        assert (clip.caption_image, clip.caption_video, clip.caption_summary) == (
             image, video, models.summary([(image, video)])[0])
