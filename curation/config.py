@@ -93,8 +93,7 @@ class TextConfig(_Frozen):
 
     ``min_score``: a detected box counts when its detection score (mean text probability inside
     it, 0..1) is at least this. ``recognize``: also run the recogniser and count only boxes whose
-    text is non-empty with confidence ≥ ``min_rec_score`` (off: detection only). ``det_min_side``:
-    frames whose short side is smaller are upscaled to it before detection (px; 0 = never).
+    text is non-empty with confidence ≥ ``min_rec_score`` (off: detection only).
     ``det_model`` / ``rec_model``: a local path or object-store URI (``file://``, ``s3://``) of an
     ``.onnx`` file; ``""`` = the model shipped inside the ``rapidocr`` package. ``threads``:
     onnxruntime intra-op threads (0 = onnxruntime's default, all cores).
@@ -103,7 +102,6 @@ class TextConfig(_Frozen):
     min_score: float = Field(0.5, ge=0, le=1)
     recognize: bool = False
     min_rec_score: float = Field(0.5, ge=0, le=1)
-    det_min_side: int = Field(360, ge=0)
     det_model: str = ""
     rec_model: str = ""
     threads: int = Field(1, ge=0)

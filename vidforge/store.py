@@ -299,10 +299,16 @@ def open_uri(uri: str, settings: StoreSettings | None = None) -> tuple[ObjectSto
 def fetch_dir(uri: str, dest: str | Path, settings: StoreSettings | None = None) -> Path:
     """A local directory holding the objects under ``uri``.
 
-    A ``file://`` directory is used in place (no copy); anything else is
-    downloaded into ``dest``. Raises:
+    A plain path or ``file://`` directory is used in place (no copy; a plain path is
+    not turned into a URI, so names with ``%`` or spaces stay as they are); anything
+    else is downloaded into ``dest``. Raises:
         FileNotFoundError: nothing exists under ``uri``.
     """
+    if not urlparse(uri).scheme:
+        path = Path(uri).expanduser().resolve()
+        if not path.is_dir():
+            raise FileNotFoundError(f"no directory at {uri}")
+        return path
     store, key = open_uri(uri, settings)
     local = store.local_path(key)
     if local is not None and local.is_dir():

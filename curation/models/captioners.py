@@ -52,11 +52,6 @@ def resolve_model_dir(uri: str, download_dir: str | Path, settings: StoreSetting
     """
     from vidforge.store import fetch_dir
 
-    if "://" not in uri:
-        path = Path(uri).expanduser()
-        if not path.is_dir():
-            raise FileNotFoundError(f"caption model directory not found: {uri}")
-        return path
     if settings is None and uri.startswith("s3://"):
         from vidforge.settings import get_settings
 

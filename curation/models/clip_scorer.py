@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from curation.models.aesthetic import AestheticHead
+from vidforge.store import fetch_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,23 +120,6 @@ class ClipScorer:
         return out
 
 
-def _local_dir(uri: str, dest: Path, settings: StoreSettings | None) -> Path:
-    """A local directory holding ``uri`` (a plain path or ``file://`` directory is used in place).
-
-    A plain path is not turned into a ``file://`` URI: the store does not undo percent-encoding.
-    """
-    from urllib.parse import urlparse
-
-    from vidforge.store import fetch_dir
-
-    if not urlparse(uri).scheme:
-        path = Path(uri).expanduser().resolve()
-        if not path.is_dir():
-            raise FileNotFoundError(f"no directory at {uri}")
-        return path
-    return fetch_dir(uri, dest, settings)
-
-
 def load_clip_scorer(model_uri: str, head_uri: str = "", device: str = "cpu",
                      settings: StoreSettings | None = None) -> ClipScorer:
     """Load a :class:`ClipScorer` from a CLIP directory and (optionally) an aesthetic head directory.
@@ -155,11 +139,11 @@ def load_clip_scorer(model_uri: str, head_uri: str = "", device: str = "cpu",
     from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
 
     with tempfile.TemporaryDirectory(prefix="vidforge-clip-") as tmp:
-        model_dir = _local_dir(model_uri, Path(tmp) / "model", settings)
+        model_dir = fetch_dir(model_uri, Path(tmp) / "model", settings)
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(f"{model_uri} is not a CLIP directory: missing config.json")
         model = CLIPModel.from_pretrained(model_dir, local_files_only=True, use_safetensors=True)
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         image_processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
-        head = AestheticHead.from_pretrained(_local_dir(head_uri, Path(tmp) / "head", settings)) if head_uri else None
+        head = AestheticHead.from_pretrained(fetch_dir(head_uri, Path(tmp) / "head", settings)) if head_uri else None
     return ClipScorer(model, tokenizer, image_processor, head, device)

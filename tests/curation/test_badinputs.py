@@ -74,13 +74,19 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BadInput]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, inputs: dict[str, BadInput]) -> Run:
-    """Every bad input plus the good videos, curated together once with the default profile."""
+    """Every bad input plus the good videos, curated together once with the default profile.
+
+    Only the text percentile is off: on ~10 clips that are nearly all text-free it would remove
+    whichever clips carry the detector's false-positive specks, which is filtering, not robustness.
+    """
     from curation.pipeline import curate
 
     root = tmp_path_factory.mktemp("badrun")
     good = [write_video(spec, root / "inputs" / f"{name}.mp4").path for name, spec in GOOD.items()]
     store = LocalStore(root / "store")
-    info = curate([b.path for b in inputs.values()] + good, store=store, name="bad", version="v1", progress=False)
+    config = load_config(overrides={"filter": {"text_area": {"drop_highest": None}}})
+    info = curate([b.path for b in inputs.values()] + good, store=store, name="bad", version="v1", progress=False,
+                  config=config)
     manifest = load_dataset(store, "bad", "v1").manifest
     quarantine = pq.read_table(store.local_path("datasets/bad/v1/quarantine.parquet")).to_pandas()
     for table in (manifest, quarantine):

@@ -74,3 +74,15 @@ def test_caption_models_are_unset_by_default_and_the_summary_prompt_needs_both_c
     for prompt in ("summarize: {image}", "{image} {video} {other}"):
         with pytest.raises(pydantic.ValidationError, match="exactly"):
             load_config(overrides={"captions": {"summary": {"prompt": prompt}}})
+
+
+def test_text_defaults_agree_with_the_yaml_and_a_rec_model_needs_recognition() -> None:
+    text = load_config().text
+    assert text == CurationConfig().text  # the YAML and the code defaults agree
+    assert (text.recognize, text.det_model, text.rec_model) == (False, "", "")
+    config = load_config(overrides={"text": {"recognize": True, "rec_model": "s3://models/ocr/rec.onnx"}})
+    assert config.text.rec_model == "s3://models/ocr/rec.onnx"
+    with pytest.raises(pydantic.ValidationError, match=r"text\.recognize is false"):
+        load_config(overrides={"text": {"rec_model": "s3://models/ocr/rec.onnx"}})
+    with pytest.raises(pydantic.ValidationError):
+        load_config(overrides={"text": {"min_score": 1.5}})

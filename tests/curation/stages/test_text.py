@@ -1,16 +1,18 @@
 """Tests of curation/stages/text.py on real synthetic clips with text of known area.
 
-Tolerances, from 80 clips (8 seeds; 448x256 and 640x360; four texts and none): the detector's
-boxes keep a margin around the glyphs, so text measures 1.1-1.5x the glyph extent box that
-:func:`text_area_fraction` returns; the texture's sharp shapes add false boxes covering at most
-0.019 of the frame (none of the clips had more). Hence ``0.9 * truth <= area <= 1.6 * truth + 0.025``
-and a text-free clip below 0.025. Measured at seed 0 (truth → area): 448x256 "SALE 50%" 0.048 → 0.082,
-"BIG SUMMER SALE" 0.088 → 0.119; 640x360 "Subscribe now for the best deals" 0.072 → 0.090; no text 0.019.
+Tolerances, from 48 clips (8 seeds x the cases below and "OK", default config): the detector's
+boxes keep a margin around the glyphs, so text measured 1.10-1.50x the glyph extent box that
+:func:`text_area_fraction` returns; on the text-free clips the texture's sharp shapes gave at most
+0.017 (median of the three frames). Hence ``0.9 * truth <= area <= 1.6 * truth + BACKGROUND`` and
+a text-free clip below ``BACKGROUND`` = 0.02. Measured here (seed 0, truth → area): 448x256 "OK"
+0.014 → 0.035, "SALE 50%" 0.048 → 0.064, "BIG SUMMER SALE" 0.088 → 0.111; 640x360 "Subscribe now
+for the best deals" 0.072 → 0.100; no text 0.017.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import shutil
 import socket
 from pathlib import Path
@@ -29,9 +31,9 @@ from vidforge.settings import StoreSettings
 from vidforge.store import LocalStore, ObjectStore, S3Store
 
 #: Most of the frame the detector covers on the synthetic texture without any text (see the docstring).
-BACKGROUND = 0.025
-#: (width, height, text): three sizes of text on 448x256 (the frames' native size) and one scaled from 640x360.
-CASES = [(448, 256, ""), (448, 256, "SALE 50%"), (448, 256, "BIG SUMMER SALE"),
+BACKGROUND = 0.02
+#: (width, height, text): three sizes of text on 448x256 (the frames' decoded size) and one scaled from 640x360.
+CASES = [(448, 256, ""), (448, 256, "OK"), (448, 256, "SALE 50%"), (448, 256, "BIG SUMMER SALE"),
          (640, 360, "Subscribe now for the best deals")]
 
 
@@ -77,7 +79,7 @@ def test_union_of_overlapping_boxes_counts_once() -> None:
     assert covered_fraction([], 100, 200) == 0.0
 
 
-@pytest.mark.parametrize("text", [t for _, _, t in CASES if t])
+@pytest.mark.parametrize("text", [t for _, _, t in CASES if len(t) > 2])  # "OK" is mostly margin
 def test_measured_area_matches_the_drawn_text(stage: TextStage, clips: dict[str, tuple[ClipItem, float]],
                                               text: str) -> None:
     clip, truth = clips[text]
@@ -86,11 +88,13 @@ def test_measured_area_matches_the_drawn_text(stage: TextStage, clips: dict[str,
 
 def test_a_clip_without_text_is_near_zero_and_bigger_text_covers_more(
         stage: TextStage, clips: dict[str, tuple[ClipItem, float]]) -> None:
-    same_frame = ["", "SALE 50%", "BIG SUMMER SALE"]  # same size and texture, growing text
-    assert [clips[t][1] for t in same_frame] == sorted(clips[t][1] for t in same_frame)
+    same_frame = ["", "OK", "SALE 50%", "BIG SUMMER SALE"]  # same size and texture, growing text
+    truths = [clips[t][1] for t in same_frame]
+    assert truths == sorted(truths) and len(set(truths)) == 4
     areas = [_area(stage, clips[t][0]) for t in same_frame]
     assert areas[0] < BACKGROUND
-    assert areas == sorted(areas) and areas[1] > areas[0] + 0.5 * clips["SALE 50%"][1]
+    steps = zip(itertools.pairwise(areas), itertools.pairwise(truths), strict=True)
+    assert all(b - a > 0.5 * (tb - ta) for (a, b), (ta, tb) in steps)  # each step grows by half its truth
 
 
 def test_frames_stage_and_own_decode_give_the_same_area(stage: TextStage,
