@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 
-def curate_task(sources: list[str], dataset: str, version: str, profile: str | None = None) -> dict[str, Any]:
+def curate_task(
+    sources: list[str], dataset: str, version: str, profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Curate ``sources`` into ``dataset``/``version`` in the configured store.
+
+    Args:
+        profile: a curation profile YAML (default: ``configs/curation/default.yaml``).
+        overrides: settings merged on top, as dotted keys (``{"pipeline.runner": "ray"}``)
+            or nested dicts.
 
     Returns the published ``dataset.json`` content (counts, motion-bucket edges,
     config, code version) — small enough for XCom.
     """
-    from curation.config import load_config
+    from curation.config import deep_merge, load_config
     from curation.pipeline import curate
     from vidforge.settings import get_settings
     from vidforge.store import open_store
 
+    nested: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():  # "a.b": v → {"a": {"b": v}}, values kept as given
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        nested = deep_merge(nested, value)
     settings = get_settings()
     info = curate(
         sources, store=open_store(settings.store), name=dataset, version=version,
-        config=load_config(profile), progress=False,
+        config=load_config(profile or None, nested), progress=False,
     )
     return asdict(info)

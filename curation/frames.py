@@ -10,13 +10,15 @@ converting (and scaling, inside FFmpeg's swscale) only the frames it keeps.
 The :class:`~curation.stages.frames.FramesStage` stores the result on
 ``ClipItem.frames``; the signal stages call :func:`frames_for`, which returns
 that object, or — when no frames stage ran (a profile without it, or the
-``bench/curation.py`` baseline) — decodes just what the calling stage needs.
+``bench/curation.py`` baseline) — decodes just what the calling stage needs,
+inside :func:`decode_errors`, which turns decode failures into the clip's quarantine codes.
 The frames stage's last consumer releases them (``release_frames``) so
 they do not travel to the filter and upload stages.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +26,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from curation.config import FramesConfig, MotionConfig
+from curation.stages.base import ItemError
 from vidforge.media import upright
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from curation.items import ClipItem
 
 #: What a consumer can ask for.
@@ -170,3 +175,28 @@ def frames_for(clip: ClipItem, frames: FramesConfig, motion: MotionConfig, want:
     if have is not None and want <= have.decoded:
         return have
     return decode_clip_frames(clip.clip_path, clip.fps, frames, motion, want)
+
+
+@contextmanager
+def decode_errors(clip_path: str | Path | None = None) -> Iterator[None]:
+    """Raise the frame-decoding failures of the ``with`` body as the clip's :class:`ItemError`.
+
+    Args:
+        clip_path: the clip being decoded; when given, FFmpeg and OS errors become ``decode_failed``
+            too, else they propagate unchanged.
+
+    Raises:
+        ItemError: ``too_short`` for a :class:`TooShortError`; ``decode_failed`` for ``av.FFmpegError``
+            or ``OSError`` when ``clip_path`` is given.
+    """
+    decode_failures: tuple[type[BaseException], ...] = ()
+    if clip_path is not None:
+        import av
+
+        decode_failures = (av.FFmpegError, OSError)
+    try:
+        yield
+    except TooShortError as e:
+        raise ItemError("too_short", str(e)) from e
+    except decode_failures as e:
+        raise ItemError("decode_failed", f"cannot decode {clip_path}: {e}") from e

@@ -18,6 +18,9 @@ from vidforge.assets import DATASETS
         "sources": Param([], type="array", description="Video paths or URIs to curate."),
         "dataset": Param("demo", type="string", description="Dataset name (slug)."),
         "version": Param("", type="string", description="Dataset version; empty: from the run id."),
+        "profile": Param("", type="string", description="Curation profile YAML; empty: the default profile."),
+        "overrides": Param({}, type="object",
+                           description='Curation settings on top of the profile, e.g. {"pipeline.runner": "ray"}.'),
     },
 )
 def vidforge_curate() -> None:
@@ -31,7 +34,8 @@ def vidforge_curate() -> None:
     def curate(plan: dict[str, Any], **context: Any) -> dict[str, Any]:
         from curation.api import curate_task
 
-        summary = curate_task(plan["sources"], plan["dataset"], plan["version"])
+        summary = curate_task(plan["sources"], plan["dataset"], plan["version"],
+                              profile=plan["profile"], overrides=plan["overrides"])
         context["outlet_events"][DATASETS].extra = {"dataset": plan["dataset"], "version": plan["version"]}
         return summary
 

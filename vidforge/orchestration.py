@@ -54,7 +54,9 @@ def pick(params: Mapping[str, Any], extras: list[dict[str, Any]], *keys: str) ->
 
 
 def plan_curation(params: Mapping[str, Any], dag_run_id: str) -> dict[str, Any]:
-    """Validate the curate DAG's params: non-empty ``sources``, a dataset name, a version.
+    """Validate the curate DAG's params: non-empty ``sources``, a dataset name, a version,
+    and the curation profile (``profile``: a YAML path, empty for the default; ``overrides``:
+    ``{"pipeline.runner": "ray", ...}`` dotted keys or nested dicts merged on top).
 
     The version defaults to a slug of the DAG run id, so a retried task writes
     to the same version (idempotent) and two runs never share one.
@@ -66,7 +68,11 @@ def plan_curation(params: Mapping[str, Any], dag_run_id: str) -> dict[str, Any]:
     if not name or slug(name) != name:
         raise ValueError(f"dataset name must be a lower-case slug, got {name!r}")
     version = str(params.get("version") or "") or slug(dag_run_id)
-    return {"sources": sources, "dataset": name, "version": version}
+    overrides = params.get("overrides") or {}
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"overrides must be an object of curation settings, got {overrides!r}")
+    return {"sources": sources, "dataset": name, "version": version,
+            "profile": str(params.get("profile") or ""), "overrides": dict(overrides)}
 
 
 def run_id_for(params: Mapping[str, Any], dag_run_id: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from curation.config import CaptionsConfig, FramesConfig, MotionConfig
-from curation.frames import KEY, SAMPLED, ClipFrames, TooShortError, frames_for
+from curation.frames import KEY, SAMPLED, ClipFrames, decode_errors, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
 
@@ -117,14 +117,8 @@ class TransformersBackend:
         self.models = load_caption_models(self.config, self.store)
 
     def _frames(self, clip: ClipItem) -> ClipFrames:
-        import av
-
-        try:
+        with decode_errors(clip.clip_path):
             return frames_for(clip, self.frames, self.motion, self.want)
-        except TooShortError as e:
-            raise ItemError("too_short", str(e)) from e
-        except (av.FFmpegError, OSError) as e:
-            raise ItemError("decode_failed", f"cannot decode {clip.clip_path}: {e}") from e
 
     def caption(self, clips: list[ClipItem]) -> list[Captions]:
         """Read every clip's frames first (a bad clip fails before any generation), then caption in batches.

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from curation.config import ClipScoresConfig, FramesConfig, MotionConfig
-from curation.frames import KEY, TooShortError, frames_for
+from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
-from curation.stages.base import ItemError, Resources, Stage
+from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:
     from curation.models.clip_scorer import ClipScorer
@@ -79,10 +79,8 @@ class ClipScoreStage(Stage):
         clips = [c for c in batch if isinstance(c, ClipItem)]
         frames = []
         for clip in clips:
-            try:
+            with decode_errors():
                 frames.append(frames_for(clip, self.frames, self.motion, _WANT).key_frames())
-            except TooShortError as e:
-                raise ItemError("too_short", str(e)) from e
         threads = torch.get_num_threads()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)

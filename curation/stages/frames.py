@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import ALL, TooShortError, decode_clip_frames
+from curation.frames import ALL, decode_clip_frames, decode_errors
 from curation.items import ClipItem, Item
-from curation.stages.base import ItemError, Resources, Stage
+from curation.stages.base import Resources, Stage
 
 
 class FramesStage(Stage):
@@ -32,8 +32,6 @@ class FramesStage(Stage):
         """Decode every clip of the batch once."""
         for clip in batch:
             assert isinstance(clip, ClipItem)
-            try:
+            with decode_errors():
                 clip.frames = decode_clip_frames(clip.clip_path, clip.fps, self.config, self.motion, self.want)
-            except TooShortError as e:
-                raise ItemError("too_short", str(e)) from e
         return batch

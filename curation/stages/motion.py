@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import FLOW, ClipFrames, TooShortError, decode_clip_frames, frames_for
+from curation.frames import FLOW, ClipFrames, decode_clip_frames, decode_errors, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
 
@@ -54,10 +54,8 @@ def motion_score(path: str | Path, fps: float, config: MotionConfig) -> float:
     Raises:
         ItemError: ``too_short`` when fewer than two frames decode.
     """
-    try:
+    with decode_errors():
         frames = decode_clip_frames(path, fps, FramesConfig(), config, _WANT)
-    except TooShortError as e:
-        raise ItemError("too_short", str(e)) from e
     return flow_score(frames, fps)
 
 
@@ -79,9 +77,7 @@ class MotionStage(Stage):
         """Score every clip."""
         for clip in batch:
             assert isinstance(clip, ClipItem)
-            try:
+            with decode_errors():
                 frames = frames_for(clip, self.frames, self.config, _WANT)
-            except TooShortError as e:
-                raise ItemError("too_short", str(e)) from e
             clip.motion_score = flow_score(frames, clip.fps)
         return batch

@@ -49,9 +49,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from curation.config import FramesConfig, MotionConfig, TextConfig
-from curation.frames import KEY, TooShortError, frames_for
+from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
-from curation.stages.base import ItemError, Resources, Stage
+from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:
     from vidforge.settings import StoreSettings
@@ -204,16 +204,10 @@ class TextStage(Stage):
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Measure every clip: first, middle and last frame, three OCR runs."""
-        import av
-
         assert self.engine is not None, "setup() was not called"
         for clip in batch:
             assert isinstance(clip, ClipItem)
-            try:
+            with decode_errors(clip.clip_path):
                 frames = frames_for(clip, self.frames, self.motion, _WANT)
-            except TooShortError as e:
-                raise ItemError("too_short", str(e)) from e
-            except (av.FFmpegError, OSError) as e:
-                raise ItemError("decode_failed", f"cannot decode {clip.clip_path}: {e}") from e
             clip.text_area = frames_text_area(self.engine, frames.key_frames())
         return batch
