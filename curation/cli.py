@@ -164,8 +164,13 @@ def curate(
     ] = None,
 ) -> None:
     """Curate videos into a versioned dataset in the configured object store."""
+    from curation.validation import ManifestValidationError
     from vidforge.settings import get_settings
     from vidforge.store import open_store
 
-    run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile,
-               overrides=set_)
+    try:
+        run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile,
+                   overrides=set_)
+    except ManifestValidationError as exc:  # a readable report, not a traceback; exit status 1
+        Console(stderr=True).print(f"[bold red]not published:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from exc

@@ -39,7 +39,7 @@ class StageConfig(BaseModel):
     steps: int = Field(ge=0, description="Optimizer steps in this stage.")
     p_mean: float = Field(description="Mean of ln σ for training noise.")
     p_std: float = Field(gt=0, description="Std of ln σ for training noise.")
-    ema_decay: float | None = Field(default=None, gt=0, lt=1, description="EMA decay; None = no EMA.")
+    ema_decay: float | None = Field(default=0.9999, gt=0, lt=1, description="EMA decay (SVD: 0.9999); None = no EMA.")
     cond_dropout: float = Field(default=0.1, ge=0, le=1, description="P(zero each conditioning).")
     noise_aug_mean: float = Field(default=-3.0, description="Mean of ln σ_aug (conditioning frame).")
     noise_aug_std: float = Field(default=0.5, ge=0, description="Std of ln σ_aug.")
@@ -52,6 +52,9 @@ class StageConfig(BaseModel):
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1, description="Clips held out (by clip_id hash).")
     max_grad_norm: float | None = Field(default=1.0, gt=0, description="Gradient clipping; None = off.")
     seed: int = 0
+    num_workers: int = Field(
+        default=0, ge=0, description="DataLoader worker processes (0 = decode in the training process)."
+    )
     model_config_name: str = Field(
         default="tiny", alias="model_config", description="configs/model/<name>.yaml when not initialised."
     )

@@ -265,15 +265,25 @@ def make_loader(
     rank: int = 0,
     world_size: int = 1,
     start_position: int | None = None,
+    num_workers: int = 0,
 ) -> DataLoader:
-    """An endless, deterministic DataLoader (in-process) of rank ``rank``'s micro-batches.
+    """An endless, deterministic DataLoader of rank ``rank``'s micro-batches.
 
     It begins at item ``start_position`` of the global stream (default: micro-batch
-    ``start_step`` of a single process, ``start_step · batch_size``).
+    ``start_step`` of a single process, ``start_step · batch_size``). With ``num_workers``
+    > 0 clips are decoded in worker processes; the batches are the same as in-process
+    ones (each sample's randomness is drawn from ``(seed, position)``, never from worker
+    state, and the DataLoader keeps the sampler's order).
     """
     start = start_step * batch_size if start_position is None else start_position
     sampler = ShardSampler(len(dataset), seed, batch_size, rank, world_size, start)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      persistent_workers=num_workers > 0, worker_init_fn=_one_thread if num_workers else None)
+
+
+def _one_thread(_worker_id: int) -> None:
+    """Workers decode and resize; one torch thread each keeps them from oversubscribing the CPUs."""
+    torch.set_num_threads(1)
 
 
 @dataclass

@@ -187,7 +187,7 @@ class StageTrainer:
                               data.info.motion_bucket_edges)
         world = accelerator.num_processes
         batches = iter(make_loader(dataset, cfg.batch_size, cfg.seed, rank=accelerator.process_index,
-                                   world_size=world, start_position=self.position))
+                                   world_size=world, start_position=self.position, num_workers=cfg.num_workers))
         rows = _metrics_until(store, f"{self.prefix}/metrics.jsonl", start) if start else []
         metrics = MetricsLog(tmp / "metrics.jsonl", rows)
         per_step = cfg.batch_size * cfg.gradient_accumulation_steps * world

@@ -92,3 +92,30 @@ def test_curate_set_selects_the_ray_runner(tmp_path: Path, monkeypatch: pytest.M
     assert not ray.is_initialized()
     info = load_dataset(LocalStore(tmp_path / "home" / "store"), "r", "v1").info
     assert info.config["pipeline"]["runner"] == "ray" and info.config["ray"]["num_cpus"] == 1
+
+
+def test_curate_reports_a_failed_validation_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import great_expectations as gx
+    from typer.testing import CliRunner
+
+    import curation.validation as validation
+    from curation.synthetic import demo_specs, write_video
+    from vidforge.cli import app
+
+    real_suite = validation.build_suite
+
+    def stricter(config: object) -> object:  # the real suite plus one rule the real data breaks
+        suite = real_suite(config)  # type: ignore[arg-type]
+        rule = gx.expectations.ExpectColumnValuesToBeBetween(column="motion_score", max_value=0.0)
+        rule.meta = {"columns": ["motion_score"]}
+        suite.add_expectation(rule)
+        return suite
+
+    monkeypatch.setattr(validation, "build_suite", stricter)
+    monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
+    video = write_video(demo_specs()["cuts"], tmp_path / "cuts.mp4").path
+    result = CliRunner().invoke(app, ["curate", str(video), "--name", "cli", "--version", "v1"])
+    assert result.exit_code == 1, result.output
+    assert "not published" in result.output and "failed validation" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "home" / "store" / "datasets" / "cli" / "v1" / "dataset.json").exists()

@@ -67,3 +67,12 @@ def test_unknown_stage_lists_known() -> None:
 
 def test_yaml_files_are_exactly_the_stages() -> None:
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == sorted(STAGE_ORDER)
+
+
+def test_ema_decay_defaults_to_the_recipe_when_a_profile_omits_it(tmp_path: Path) -> None:
+    raw = yaml.safe_load((CONFIG_DIR / "stage3_finetune.yaml").read_text())
+    raw.pop("ema_decay")
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load_stage_config(path).ema_decay == 0.9999  # SVD's decay
+    assert load_stage_config("stage1_image").ema_decay is None  # pretraining profiles turn it off explicitly

@@ -115,8 +115,9 @@ def test_samples_have_contract_shapes(tiny_store: LocalStore, stage: str) -> Non
     assert CLIP_FPS == 14
 
 
-def _order(ds: ClipDataset, seed: int, start: int = 0, n: int = 4) -> list[tuple[list[str], torch.Tensor]]:
-    it = iter(make_loader(ds, 2, seed, start_step=start))
+def _order(ds: ClipDataset, seed: int, start: int = 0, n: int = 4,
+           workers: int = 0) -> list[tuple[list[str], torch.Tensor]]:
+    it = iter(make_loader(ds, 2, seed, start_step=start, num_workers=workers))
     return [(b["clip_id"], b["frames"]) for b in (next(it) for _ in range(n))]
 
 
@@ -133,6 +134,17 @@ def test_loader_is_seeded_and_resumable(tiny_store: LocalStore) -> None:
     resumed = _order(ds, 0, start=2, n=2)
     assert [x for x, _ in resumed] == [x for x, _ in a[2:]]
     assert all(torch.equal(fr, fa) for (_, fr), (_, fa) in zip(resumed, a[2:], strict=True))
+
+
+def test_worker_processes_give_the_same_batches(tiny_store: LocalStore) -> None:
+    cfg = load_stage_config("stage2_video")
+    data = load_stage_data(tiny_store, cfg, DATASET, VERSION)
+    ds = ClipDataset(data.train, FrameSpec.of(cfg), seed=cfg.seed)
+    inline, workers = _order(ds, 0, n=5), _order(ds, 0, n=5, workers=2)
+    assert [x for x, _ in workers] == [x for x, _ in inline]
+    assert all(torch.equal(fw, fi) for (_, fw), (_, fi) in zip(workers, inline, strict=True))
+    resumed = _order(ds, 0, start=3, n=2, workers=2)
+    assert all(torch.equal(fr, fi) for (_, fr), (_, fi) in zip(resumed, inline[3:], strict=True))
 
 
 def test_empty_clip_table_raises() -> None:

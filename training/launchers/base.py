@@ -7,13 +7,17 @@ store (``runs/<run_id>/<stage>/result.json``), never through stdout or XCom.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+from training.result import read_result
+from vidforge.store import open_store
 
 if TYPE_CHECKING:
     from training.config import StageConfig
     from training.result import StageResult
+    from vidforge.settings import Settings
 
 
 class LaunchError(RuntimeError):
@@ -70,3 +74,22 @@ def main_args(stage_ref: str, job: TrainJob) -> list[str]:
     if job.settings_file:
         args += ["--config", job.settings_file]
     return args
+
+
+def published_result(settings: Settings, stage: StageConfig, job: TrainJob,
+                     detail: str | Callable[[], str]) -> StageResult:
+    """The ``result.json`` the stage process published, read from the store of ``settings``.
+
+    Args:
+        settings: settings whose object store holds ``runs/<run_id>/<stage>/result.json``.
+        stage / job: the stage and job that ran.
+        detail: what the error message adds when there is no result (how the run ended); a
+            callable is called only then (e.g. to fetch a log tail).
+
+    Raises:
+        LaunchError: the run ended without publishing ``result.json``.
+    """
+    try:
+        return read_result(open_store(settings.store), job.run_id, stage.name)
+    except FileNotFoundError as e:
+        raise LaunchError(f"{e}; {detail() if callable(detail) else detail}") from e

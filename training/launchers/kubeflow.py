@@ -5,21 +5,25 @@ a TrainJob of the same deterministic name that already exists (a restarted
 caller) is reattached to instead of duplicated. ``wait`` polls the TrainJob's
 ``Complete``/``Failed`` conditions and then reads ``result.json`` from the object
 store (rank 0 publishes it). Transient API errors go through
-:func:`~training.launchers.kubernetes.k8s_call`.
+:func:`~training.launchers.kubernetes.k8s_call`; creating, deleting and polling
+use the helpers of :mod:`training.launchers.kubernetes`.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from training.launchers.base import LaunchError, TrainJob
+from training.launchers.base import LaunchError, TrainJob, published_result
 from training.launchers.config import LaunchersConfig, load_launchers_config
-from training.launchers.kubernetes import k8s_call
+from training.launchers.kubernetes import (
+    KubeObjectRun,
+    create_or_reattach,
+    delete_if_present,
+    k8s_call,
+    load_kube_config,
+)
 from training.launchers.trainjob import GROUP, NODE, PLURAL, VERSION, build_trainjob
-from training.result import read_result
 from vidforge.logging import get_logger
-from vidforge.store import open_store
 
 if TYPE_CHECKING:
     from training.config import StageConfig
@@ -45,12 +49,9 @@ class CustomObjectsApi(Protocol):
 
 def custom_objects_api(config_file: str | None = None, in_cluster: bool = False) -> CustomObjectsApi:
     """A ``CustomObjectsApi`` from a kubeconfig file (None = default) or the in-cluster service account."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    if in_cluster:
-        config.load_incluster_config()
-    else:
-        config.load_kube_config(config_file=config_file)
+    load_kube_config(config_file, in_cluster)
     return client.CustomObjectsApi()
 
 
@@ -62,14 +63,10 @@ def terminal_condition(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-class TrainJobRun:
+class TrainJobRun(KubeObjectRun):
     """A submitted TrainJob (a :class:`~training.launchers.base.RunHandle`)."""
 
-    def __init__(self, api: CustomObjectsApi, name: str, namespace: str, settings: Settings,
-                 stage: StageConfig, job: TrainJob, poll_interval_s: float) -> None:
-        self.api, self.name, self.namespace = api, name, namespace
-        self.settings, self.stage, self.job = settings, stage, job
-        self.poll_interval_s = poll_interval_s
+    api: CustomObjectsApi
 
     def get(self) -> dict[str, Any]:
         """The TrainJob object as the API server has it."""
@@ -82,12 +79,9 @@ class TrainJobRun:
             LaunchError: the TrainJob failed, or completed without publishing a result.
             TimeoutError: not done within ``timeout`` s (the TrainJob is deleted).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (cond := terminal_condition(self.get())) is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                self.delete()
-                raise TimeoutError(f"TrainJob {self.namespace}/{self.name} exceeded {timeout}s; deleted")
-            time.sleep(self.poll_interval_s)
+        cond = self.poll(lambda: terminal_condition(self.get()), lambda c: c is not None, timeout,
+                         lambda _: f"TrainJob {self.namespace}/{self.name} exceeded {timeout}s; deleted")
+        assert cond is not None
         if cond["type"] == FAILED:
             raise LaunchError(
                 f"TrainJob {self.namespace}/{self.name} of stage {self.stage.name} failed: "
@@ -95,21 +89,13 @@ class TrainJobRun:
                 + f"; logs: kubectl logs -n {self.namespace} -l jobset.sigs.k8s.io/jobset-name={self.name} "
                 f"-c {NODE}"
             )
-        try:
-            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
-        except FileNotFoundError as e:
-            raise LaunchError(f"{e}; TrainJob {self.name} completed without publishing it") from e
+        return published_result(self.settings, self.stage, self.job,
+                                f"TrainJob {self.name} completed without publishing it")
 
     def delete(self) -> None:
         """Delete the TrainJob and its pods (no error when it is already gone)."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            k8s_call(self.api.delete_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL, self.name,
-                     propagation_policy="Foreground")
-        except ApiException as e:
-            if e.status != 404:
-                raise
+        delete_if_present(self.api.delete_namespaced_custom_object, GROUP, VERSION, self.namespace, PLURAL,
+                          self.name, propagation_policy="Foreground")
 
 
 class TrainJobLauncher:
@@ -140,17 +126,12 @@ class TrainJobLauncher:
 
     def launch(self, stage: StageConfig, job: TrainJob) -> TrainJobRun:
         """Create the stage's TrainJob (or reattach to the existing one of the same name)."""
-        from kubernetes.client.exceptions import ApiException
-
         body = build_trainjob(self.config.kubernetes, self.config.trainjob, stage, job, self.try_number)
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-        try:
-            k8s_call(self.api.create_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, body)
+        if create_or_reattach(self.api.create_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, body):
             log.info("trainjob created", trainjob=name, namespace=namespace, stage=stage.name, run_id=job.run_id,
                      nodes=self.config.trainjob.num_nodes)
-        except ApiException as e:
-            if e.status != 409:
-                raise
+        else:
             log.info("trainjob exists; reattaching", trainjob=name, namespace=namespace, stage=stage.name)
         return TrainJobRun(self.api, name, namespace, self.settings, stage, job,
                            self.config.kubernetes.poll_interval_s)

@@ -5,6 +5,11 @@ a pod of the same deterministic name that already exists (a restarted caller)
 is reattached to instead of duplicated. ``wait`` polls the pod phase and then
 reads ``result.json`` from the object store. Transient API errors (429, 5xx,
 connection failures) go through :func:`vidforge.retry.retry_transient`.
+
+The pieces any launcher of a Kubernetes object shares — :func:`k8s_call`,
+:func:`load_kube_config`, :func:`create_or_reattach`, :func:`delete_if_present`
+and the :class:`KubeObjectRun` handle base — live here too (the Kubeflow
+TrainJob launcher uses them).
 """
 
 from __future__ import annotations
@@ -13,13 +18,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from training.launchers.base import LaunchError, TrainJob
+from training.launchers.base import LaunchError, TrainJob, published_result
 from training.launchers.config import KubernetesConfig, load_launchers_config
 from training.launchers.pod_spec import CONTAINER, build_pod
-from training.result import read_result
 from vidforge.logging import get_logger
 from vidforge.retry import retry_transient
-from vidforge.store import open_store
 
 if TYPE_CHECKING:
     from training.config import StageConfig
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 R = TypeVar("R")
+S = TypeVar("S")
 
 TAIL_LINES = 40
 
@@ -54,25 +58,110 @@ def k8s_call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     return fn(*args, **kwargs)
 
 
-def core_api(config_file: str | None = None, in_cluster: bool = False) -> PodApi:
-    """A ``CoreV1Api`` from a kubeconfig file (None = default) or the in-cluster service account."""
-    from kubernetes import client, config
+def load_kube_config(config_file: str | None = None, in_cluster: bool = False) -> None:
+    """Configure the ``kubernetes`` client from a kubeconfig file (None = default) or the in-cluster account."""
+    from kubernetes import config
 
     if in_cluster:
         config.load_incluster_config()
     else:
         config.load_kube_config(config_file=config_file)
+
+
+def core_api(config_file: str | None = None, in_cluster: bool = False) -> PodApi:
+    """A ``CoreV1Api`` from a kubeconfig file (None = default) or the in-cluster service account."""
+    from kubernetes import client
+
+    load_kube_config(config_file, in_cluster)
     return client.CoreV1Api()
 
 
-class PodRun:
-    """A training pod (a :class:`~training.launchers.base.RunHandle`)."""
+def create_or_reattach(create: Callable[..., Any], *args: Any) -> bool:
+    """Create an object with ``create(*args)`` through :func:`k8s_call`.
 
-    def __init__(self, api: PodApi, name: str, namespace: str, settings: Settings,
+    Returns:
+        True when it was created, False when one of the same name already exists (HTTP 409:
+        a restarted caller reattaches to it instead of duplicating it).
+
+    Raises:
+        kubernetes.client.ApiException: any other API error (see :func:`k8s_call`).
+    """
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        k8s_call(create, *args)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+        return False
+    return True
+
+
+def delete_if_present(delete: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Delete an object with ``delete(*args, **kwargs)`` through :func:`k8s_call`; one already gone (404) is fine.
+
+    Raises:
+        kubernetes.client.ApiException: any other API error (see :func:`k8s_call`).
+    """
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        k8s_call(delete, *args, **kwargs)
+    except ApiException as e:
+        if e.status != 404:
+            raise
+
+
+class KubeObjectRun:
+    """What the handles of a launched Kubernetes object share: where it is, polling, deleting.
+
+    Subclasses implement :meth:`delete` and ``wait`` (a
+    :class:`~training.launchers.base.RunHandle`) with :meth:`poll`.
+
+    Args:
+        api: the API client the object was created with.
+        name / namespace: the object.
+        settings: platform settings of the caller (the store ``result.json`` is read from).
+        stage / job: what runs.
+        poll_interval_s: seconds between two reads of the object.
+    """
+
+    def __init__(self, api: Any, name: str, namespace: str, settings: Settings,
                  stage: StageConfig, job: TrainJob, poll_interval_s: float) -> None:
         self.api, self.name, self.namespace = api, name, namespace
         self.settings, self.stage, self.job = settings, stage, job
         self.poll_interval_s = poll_interval_s
+
+    def delete(self) -> None:
+        """Delete the object (no error when it is already gone)."""
+        raise NotImplementedError
+
+    def poll(self, read: Callable[[], S], done: Callable[[S], bool], timeout: float | None,
+             timed_out: Callable[[S], str]) -> S:
+        """Call ``read`` every ``poll_interval_s`` until ``done`` holds for what it returns; return that.
+
+        Args:
+            read: one read of the object's state (through :func:`k8s_call`).
+            done: whether a state is final.
+            timeout: seconds to wait at most; None = no limit.
+            timed_out: the ``TimeoutError`` message for the last state read.
+
+        Raises:
+            TimeoutError: not done within ``timeout`` s (the object is deleted first).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done(state := read()):
+            if deadline is not None and time.monotonic() >= deadline:
+                self.delete()
+                raise TimeoutError(timed_out(state))
+            time.sleep(self.poll_interval_s)
+        return state
+
+
+class PodRun(KubeObjectRun):
+    """A training pod (a :class:`~training.launchers.base.RunHandle`)."""
+
+    api: PodApi
 
     def phase(self) -> str:
         """Pod phase: ``Pending``, ``Running``, ``Succeeded``, ``Failed`` or ``Unknown``."""
@@ -86,20 +175,13 @@ class PodRun:
             LaunchError: the pod failed, or succeeded without publishing a result.
             TimeoutError: not done within ``timeout`` s (the pod is deleted).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (phase := self.phase()) not in ("Succeeded", "Failed"):
-            if deadline is not None and time.monotonic() >= deadline:
-                self.delete()
-                raise TimeoutError(f"pod {self.namespace}/{self.name} exceeded {timeout}s (phase {phase}); "
-                                   "deleted")
-            time.sleep(self.poll_interval_s)
+        phase = self.poll(self.phase, lambda p: p in ("Succeeded", "Failed"), timeout,
+                          lambda p: f"pod {self.namespace}/{self.name} exceeded {timeout}s (phase {p}); deleted")
         if phase == "Failed":
             raise LaunchError(f"pod {self.namespace}/{self.name} of stage {self.stage.name} failed; "
                               f"last lines:\n{self.log_tail()}")
-        try:
-            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
-        except FileNotFoundError as e:
-            raise LaunchError(f"{e}; pod {self.name} succeeded. Log tail:\n{self.log_tail()}") from e
+        return published_result(self.settings, self.stage, self.job,
+                                lambda: f"pod {self.name} succeeded. Log tail:\n{self.log_tail()}")
 
     def log_tail(self) -> str:
         """Last lines of the training container's log ('' when unreadable)."""
@@ -111,13 +193,7 @@ class PodRun:
 
     def delete(self) -> None:
         """Delete the pod (no error when it is already gone)."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            k8s_call(self.api.delete_namespaced_pod, self.name, self.namespace, grace_period_seconds=0)
-        except ApiException as e:
-            if e.status != 404:
-                raise
+        delete_if_present(self.api.delete_namespaced_pod, self.name, self.namespace, grace_period_seconds=0)
 
 
 class KubernetesLauncher:
@@ -147,15 +223,10 @@ class KubernetesLauncher:
 
     def launch(self, stage: StageConfig, job: TrainJob) -> PodRun:
         """Create the stage's pod (or reattach to the existing one of the same name)."""
-        from kubernetes.client.exceptions import ApiException
-
         body = build_pod(self.config, stage, job, self.try_number)
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-        try:
-            k8s_call(self.api.create_namespaced_pod, namespace, body)
+        if create_or_reattach(self.api.create_namespaced_pod, namespace, body):
             log.info("pod created", pod=name, namespace=namespace, stage=stage.name, run_id=job.run_id)
-        except ApiException as e:
-            if e.status != 409:
-                raise
+        else:
             log.info("pod exists; reattaching", pod=name, namespace=namespace, stage=stage.name)
         return PodRun(self.api, name, namespace, self.settings, stage, job, self.config.poll_interval_s)

@@ -22,9 +22,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from training.launchers.base import LaunchError, TrainJob, main_args
-from training.result import read_result
-from vidforge.store import open_store
+from training.launchers.base import LaunchError, TrainJob, main_args, published_result
 
 if TYPE_CHECKING:
     from training.config import StageConfig
@@ -74,10 +72,8 @@ class LocalRun:
                 f"stage {self.stage.name} of run {self.job.run_id} failed with exit code {rc}; "
                 f"last lines of {self.log_path}:\n{self._tail()}"
             )
-        try:
-            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
-        except FileNotFoundError as e:
-            raise LaunchError(f"{e}; the process exited 0. Log tail:\n{self._tail()}") from e
+        return published_result(self.settings, self.stage, self.job,
+                                lambda: f"the process exited 0. Log tail:\n{self._tail()}")
 
     def _tail(self) -> str:
         return "\n".join(self.tail)

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from training.launchers.base import published_result
 from training.launchers.config import KubernetesConfig, load_launchers_config
 from training.launchers.pod_spec import CONTAINER, build_pod
-from training.result import read_result
-from vidforge.store import open_store
 
 if TYPE_CHECKING:
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -108,13 +107,9 @@ class PodOperatorRun:
             airflow.exceptions.AirflowException: the pod failed (Airflow retries the task).
             LaunchError: the pod succeeded without publishing a result.
         """
-        from training.launchers.base import LaunchError
-
         self.operator.execute(self.context)
-        try:
-            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
-        except FileNotFoundError as e:
-            raise LaunchError(f"{e}; pod {self.operator.name} succeeded without a result") from e
+        return published_result(self.settings, self.stage, self.job,
+                                f"pod {self.operator.name} succeeded without a result")
 
 
 class PodOperatorLauncher:

@@ -28,12 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from training.launchers.base import LaunchError, TrainJob
+from training.launchers.base import LaunchError, TrainJob, published_result
 from training.launchers.config import RayConfig, RayRuntimeEnvConfig, load_launchers_config
 from training.launchers.stage_args import remote_args
-from training.result import read_result
 from vidforge.logging import get_logger
-from vidforge.store import open_store
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -161,10 +159,7 @@ class RayRun:
                                "cancelled") from None
         except RayError as e:
             raise LaunchError(f"stage {self.stage.name} of run {self.job.run_id} failed on Ray: {e}") from e
-        try:
-            return read_result(open_store(self.settings.store), self.job.run_id, self.stage.name)
-        except FileNotFoundError as e:
-            raise LaunchError(f"{e}; the Ray fit ended without error") from e
+        return published_result(self.settings, self.stage, self.job, "the Ray fit ended without error")
 
 
 class RayLauncher:

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.fake_k8s import FakeApiServer, launcher_settings, result_publisher
 from tests.support.trainjob_schema import validate_trainjob
 from training.config import load_stage_config
 from training.launchers import LaunchError, TrainJob
 from training.launchers.config import load_launchers_config
 from training.launchers.kubeflow import TrainJobLauncher, terminal_condition
 from training.launchers.trainjob import GROUP, PLURAL, VERSION, trainjob_name
-from training.result import StageResult, write_result
-from vidforge.settings import Settings, get_settings
 from vidforge.store import LocalStore
 
 pytest.importorskip("jsonschema")
@@ -33,14 +32,10 @@ def _condition(kind: str) -> list[dict[str, str]]:
     return [{"type": kind, "status": "True", "reason": reason, "message": f"trainjob {kind.lower()}"}]
 
 
-class FakeCustomObjectsApi:
+class FakeCustomObjectsApi(FakeApiServer):
     """TrainJobs in a dict; ``states`` is the sequence each read reports (``Running``/``Complete``/``Failed``)."""
 
-    def __init__(self, states: list[str], on_complete: Any = None, fail_creates: list[int] | None = None) -> None:
-        self.objects: dict[str, dict[str, Any]] = {}
-        self.states, self.on_complete = states, on_complete
-        self.fail_creates = list(fail_creates or [])
-        self.creates = self.deletes = 0
+    done_state = "Complete"
 
     def _check(self, group: str, version: str, plural: str) -> None:
         assert (group, version, plural) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")
@@ -48,66 +43,37 @@ class FakeCustomObjectsApi:
     def create_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
                                         body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         self._check(group, version, plural)
-        self.creates += 1
-        if self.fail_creates:
-            raise ApiException(status=self.fail_creates.pop(0), reason="injected")
-        validate_trainjob(body)  # what the CRD's schema and the core/v1 types admit
-        name = body["metadata"]["name"]
-        if name in self.objects:
-            raise ApiException(status=409, reason="AlreadyExists")
-        assert namespace == body["metadata"]["namespace"]
-        self.objects[name] = copy.deepcopy(body)
+        self._create(namespace, body, validate_trainjob)  # what the CRD's schema and the core/v1 types admit
         return body
 
     def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
                                      name: str) -> dict[str, Any]:
         self._check(group, version, plural)
-        if name not in self.objects:
-            raise ApiException(status=404, reason="NotFound")
-        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-        obj = self.objects[name]
+        obj, state = self._read(name)
         obj["status"] = {"conditions": _condition(state)}
-        if state == "Complete" and self.on_complete:
-            self.on_complete(obj)
         return copy.deepcopy(obj)
 
     def delete_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
                                         name: str, **kwargs: Any) -> None:
         self._check(group, version, plural)
-        self.deletes += 1
-        self.objects.pop(name, None)
-
-
-def _settings(store: LocalStore, tmp_path: Path) -> Settings:
-    return get_settings(overrides={"home": str(tmp_path / "home"), "store": {"uri": store.root_uri}})
+        self._delete(name)
 
 
 def _publisher(store: LocalStore) -> Any:
     """What rank 0 of the TrainJob's training.main does last: publish result.json (from the job's own args)."""
-
-    def publish(obj: dict[str, Any]) -> None:
-        args = obj["spec"]["trainer"]["args"]
-        value = dict(zip(args[::2], args[1::2], strict=False))
-        write_result(store, StageResult(
-            stage=value["--stage"], run_id=value["--run-id"], steps=1, first_loss=1.0, last_loss=0.5,
-            checkpoint_uri="file:///final", sha256="0" * 64, metrics_uri="file:///m.jsonl",
-            dataset_name=value["--dataset"], dataset_version=value["--dataset-version"], init_uri=None,
-            elapsed_s=1.0,
-        ))
-
-    return publish
+    return result_publisher(store, lambda obj: obj["spec"]["trainer"]["args"])
 
 
 def _launch(api: FakeCustomObjectsApi, tmp_path: Path, store: LocalStore | None = None, run: str = "run-k",
             try_number: int = 1) -> Any:
-    settings = _settings(store or LocalStore(tmp_path / "store"), tmp_path)
+    settings = launcher_settings(store or LocalStore(tmp_path / "store"), tmp_path)
     launcher = TrainJobLauncher(settings, CONFIG, try_number=try_number, api=api)
     return launcher.launch(load_stage_config("stage2_video"), TrainJob(run, "tiny", "v1"))
 
 
 def test_launch_creates_a_valid_trainjob_and_wait_reads_the_result(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    api = FakeCustomObjectsApi(["Running", "Running", "Complete"], on_complete=_publisher(store))
+    api = FakeCustomObjectsApi(["Running", "Running", "Complete"], on_done=_publisher(store))
     handle = _launch(api, tmp_path, store, try_number=3)
     assert list(api.objects) == [trainjob_name("run-k", "stage2_video", 3)]
     result = handle.wait(timeout=10)
@@ -116,7 +82,7 @@ def test_launch_creates_a_valid_trainjob_and_wait_reads_the_result(tmp_path: Pat
 
 def test_existing_trainjob_is_reattached_not_duplicated(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    api = FakeCustomObjectsApi(["Running", "Complete"], on_complete=_publisher(store))
+    api = FakeCustomObjectsApi(["Running", "Complete"], on_done=_publisher(store))
     _launch(api, tmp_path, store)
     again = _launch(api, tmp_path, store)  # e.g. the Airflow worker restarted mid-stage
     assert api.creates == 2 and len(api.objects) == 1
@@ -164,7 +130,7 @@ def test_terminal_condition_needs_status_true() -> None:
 def test_api_launcher_table_builds_it_lazily(tmp_path: Path) -> None:
     from training.api import LAUNCHERS, get_launcher
 
-    launcher = get_launcher("trainjob", _settings(LocalStore(tmp_path / "s"), tmp_path))
+    launcher = get_launcher("trainjob", launcher_settings(LocalStore(tmp_path / "s"), tmp_path))
     assert isinstance(launcher, TrainJobLauncher) and launcher._api is None  # no kubeconfig read yet
     assert launcher.config == load_launchers_config() and "trainjob" in LAUNCHERS
     assert (GROUP, VERSION, PLURAL) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.fake_k8s import FakeApiServer, launcher_settings, result_publisher
 from training.config import load_stage_config
 from training.launchers import LaunchError, TrainJob
 from training.launchers.config import load_launchers_config
 from training.launchers.kubernetes import KubernetesLauncher, k8s_call
 from training.launchers.pod_spec import pod_name
-from training.result import StageResult, write_result
-from vidforge.settings import Settings, get_settings
 from vidforge.store import LocalStore
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -23,32 +22,17 @@ ApiException = pytest.importorskip("kubernetes.client.exceptions").ApiException
 CONFIG = load_launchers_config().kubernetes.model_copy(update={"poll_interval_s": 0.01})
 
 
-class FakeCoreApi:
-    """Pods in a dict; ``phases`` is the sequence of phases each read reports (last one sticks)."""
+class FakeCoreApi(FakeApiServer):
+    """Pods in a dict; ``states`` is the sequence of phases each read reports (last one sticks)."""
 
-    def __init__(self, phases: list[str], on_success: Any = None, fail_creates: list[int] | None = None) -> None:
-        self.pods: dict[str, dict[str, Any]] = {}
-        self.phases, self.on_success = phases, on_success
-        self.fail_creates = list(fail_creates or [])
-        self.creates = self.deletes = 0
+    done_state = "Succeeded"
 
     def create_namespaced_pod(self, namespace: str, body: dict[str, Any]) -> None:
-        self.creates += 1
-        if self.fail_creates:
-            raise ApiException(status=self.fail_creates.pop(0), reason="injected")
-        kubernetes_validate.validate(body, kubernetes_validate.latest_version(), strict=True)
-        name = body["metadata"]["name"]
-        if name in self.pods:
-            raise ApiException(status=409, reason="AlreadyExists")
-        assert namespace == body["metadata"]["namespace"]
-        self.pods[name] = body
+        self._create(namespace, body,
+                     lambda pod: kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True))
 
     def read_namespaced_pod(self, name: str, namespace: str) -> Any:
-        if name not in self.pods:
-            raise ApiException(status=404, reason="NotFound")
-        phase = self.phases.pop(0) if len(self.phases) > 1 else self.phases[0]
-        if phase == "Succeeded" and self.on_success:
-            self.on_success(self.pods[name])
+        _, phase = self._read(name)
         return SimpleNamespace(status=SimpleNamespace(phase=phase))
 
     def read_namespaced_pod_log(self, name: str, namespace: str, **kwargs: Any) -> str:
@@ -56,54 +40,38 @@ class FakeCoreApi:
         return "Traceback ...\nRuntimeError: CUDA out of memory"
 
     def delete_namespaced_pod(self, name: str, namespace: str, **kwargs: Any) -> None:
-        self.deletes += 1
-        self.pods.pop(name, None)
-
-
-def _settings(store: LocalStore, tmp_path: Path) -> Settings:
-    return get_settings(overrides={"home": str(tmp_path / "home"), "store": {"uri": store.root_uri}})
+        self._delete(name)
 
 
 def _publisher(store: LocalStore) -> Any:
     """What the pod's training.main does last: publish result.json (from the pod's own args)."""
-
-    def publish(pod: dict[str, Any]) -> None:
-        args = pod["spec"]["containers"][0]["args"]
-        value = dict(zip(args[::2], args[1::2], strict=False))
-        write_result(store, StageResult(
-            stage=value["--stage"], run_id=value["--run-id"], steps=1, first_loss=1.0, last_loss=0.5,
-            checkpoint_uri="file:///final", sha256="0" * 64, metrics_uri="file:///m.jsonl",
-            dataset_name=value["--dataset"], dataset_version=value["--dataset-version"], init_uri=None,
-            elapsed_s=1.0,
-        ))
-
-    return publish
+    return result_publisher(store, lambda pod: pod["spec"]["containers"][0]["args"])
 
 
 def test_launch_creates_a_valid_pod_and_wait_reads_the_result(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    api = FakeCoreApi(["Pending", "Running", "Succeeded"], on_success=_publisher(store))
-    launcher = KubernetesLauncher(_settings(store, tmp_path), CONFIG, try_number=3, api=api)
+    api = FakeCoreApi(["Pending", "Running", "Succeeded"], on_done=_publisher(store))
+    launcher = KubernetesLauncher(launcher_settings(store, tmp_path), CONFIG, try_number=3, api=api)
     handle = launcher.launch(load_stage_config("stage1_image"), TrainJob("run-k", "tiny", "v1"))
-    assert list(api.pods) == [pod_name("run-k", "stage1_image", 3)]
+    assert list(api.objects) == [pod_name("run-k", "stage1_image", 3)]
     result = handle.wait(timeout=10)
     assert (result.run_id, result.stage, result.dataset_version) == ("run-k", "stage1_image", "v1")
 
 
 def test_existing_pod_is_reattached_not_duplicated(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    api = FakeCoreApi(["Running", "Succeeded"], on_success=_publisher(store))
-    launcher = KubernetesLauncher(_settings(store, tmp_path), CONFIG, api=api)
+    api = FakeCoreApi(["Running", "Succeeded"], on_done=_publisher(store))
+    launcher = KubernetesLauncher(launcher_settings(store, tmp_path), CONFIG, api=api)
     stage, job = load_stage_config("stage1_image"), TrainJob("run-k", "tiny", "v1")
     launcher.launch(stage, job)
     again = launcher.launch(stage, job)  # e.g. the Airflow worker restarted mid-stage
-    assert api.creates == 2 and len(api.pods) == 1
+    assert api.creates == 2 and len(api.objects) == 1
     assert again.wait(timeout=10).run_id == "run-k"
 
 
 def test_failed_pod_raises_with_log_tail(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    launcher = KubernetesLauncher(_settings(store, tmp_path), CONFIG, api=FakeCoreApi(["Running", "Failed"]))
+    launcher = KubernetesLauncher(launcher_settings(store, tmp_path), CONFIG, api=FakeCoreApi(["Running", "Failed"]))
     handle = launcher.launch(load_stage_config("stage1_image"), TrainJob("run-f", "tiny", "v1"))
     with pytest.raises(LaunchError, match=r"failed(.|\n)*CUDA out of memory"):
         handle.wait(timeout=10)
@@ -111,7 +79,7 @@ def test_failed_pod_raises_with_log_tail(tmp_path: Path) -> None:
 
 def test_success_without_result_is_a_launch_error(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    launcher = KubernetesLauncher(_settings(store, tmp_path), CONFIG, api=FakeCoreApi(["Succeeded"]))
+    launcher = KubernetesLauncher(launcher_settings(store, tmp_path), CONFIG, api=FakeCoreApi(["Succeeded"]))
     handle = launcher.launch(load_stage_config("stage1_image"), TrainJob("run-n", "tiny", "v1"))
     with pytest.raises(LaunchError, match="no result"):
         handle.wait(timeout=10)
@@ -119,19 +87,19 @@ def test_success_without_result_is_a_launch_error(tmp_path: Path) -> None:
 
 def test_timeout_deletes_the_pod(tmp_path: Path) -> None:
     api = FakeCoreApi(["Pending"])
-    launcher = KubernetesLauncher(_settings(LocalStore(tmp_path / "s"), tmp_path), CONFIG, api=api)
+    launcher = KubernetesLauncher(launcher_settings(LocalStore(tmp_path / "s"), tmp_path), CONFIG, api=api)
     handle = launcher.launch(load_stage_config("stage1_image"), TrainJob("run-t", "tiny", "v1"))
     with pytest.raises(TimeoutError, match="exceeded"):
         handle.wait(timeout=0.05)
-    assert api.deletes == 1 and not api.pods
+    assert api.deletes == 1 and not api.objects
 
 
 def test_throttling_is_retried_and_permanent_errors_are_not(tmp_path: Path) -> None:
-    settings = _settings(LocalStore(tmp_path / "s"), tmp_path)
+    settings = launcher_settings(LocalStore(tmp_path / "s"), tmp_path)
     api = FakeCoreApi(["Pending"], fail_creates=[429, 503])
     KubernetesLauncher(settings, CONFIG, api=api).launch(load_stage_config("stage1_image"),
                                                          TrainJob("r", "d", "v"))
-    assert api.creates == 3 and len(api.pods) == 1
+    assert api.creates == 3 and len(api.objects) == 1
     forbidden = FakeCoreApi(["Pending"], fail_creates=[403])
     with pytest.raises(ApiException) as err:
         KubernetesLauncher(settings, CONFIG, api=forbidden).launch(load_stage_config("stage1_image"),
@@ -154,6 +122,6 @@ def test_k8s_call_gives_up_on_persistent_5xx() -> None:
 def test_api_launcher_table_builds_it_lazily(tmp_path: Path) -> None:
     from training.api import LAUNCHERS, get_launcher
 
-    launcher = get_launcher("kubernetes", _settings(LocalStore(tmp_path / "s"), tmp_path))
+    launcher = get_launcher("kubernetes", launcher_settings(LocalStore(tmp_path / "s"), tmp_path))
     assert isinstance(launcher, KubernetesLauncher) and launcher._api is None  # no kubeconfig read yet
     assert launcher.config == load_launchers_config().kubernetes and "kubernetes" in LAUNCHERS
