@@ -67,10 +67,25 @@ class SplitConfig(_Frozen):
 
 
 class ClipConfig(_Frozen):
-    """Stream-copy clipping: which keyframe a clip starts at."""
+    """Clipping (see :mod:`curation.stages.clip`).
 
+    ``mode``: ``copy`` stream-copies each span snapped to keyframes (``snap``, ``keyframe_slack``; no
+    quality loss, but the clip may start before or after the span); ``reencode`` decodes exactly the
+    span and encodes it with libx264 at ``crf``/``preset`` (:mod:`curation.reencode`).
+    ``reencode_unsupported``: in ``copy`` mode, re-encode the clips of a codec an mp4 cannot hold
+    (VP8) instead of quarantining them (``clip:unsupported_codec``). ``threads``: decoder and encoder
+    threads when re-encoding (0 = FFmpeg's choice).
+    """
+
+    mode: Literal["copy", "reencode"] = "copy"
     snap: Literal["before", "after"] = "before"
     keyframe_slack: int = Field(2, ge=0)
+    reencode_unsupported: bool = True
+    crf: int = Field(18, ge=0, le=51)
+    preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+    ] = "veryfast"
+    threads: int = Field(1, ge=0)
 
 
 class FramesConfig(_Frozen):

@@ -1,0 +1,41 @@
+"""The CPU bench scripts run end to end and end with a parseable RESULT line (figures are not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str, *args: str) -> dict[str, str]:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
+                          timeout=600, check=False, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    name = script.removesuffix(".py")
+    assert last.startswith(f"RESULT name={name} "), last
+    return dict(pair.split("=", 1) for pair in last.split()[1:])
+
+
+@pytest.mark.slow
+def test_cuts_bench_scores_every_detector() -> None:
+    result = _run("cuts.py", "--repeats", "1")
+    assert float(result["f1_vidforge"]) == 1.0  # the default detector finds every cut of the bench videos
+    assert 0.0 < float(result["f1_content"]) <= 1.0 and float(result["speedup_vs_content"]) > 0
+
+
+@pytest.mark.slow
+def test_curation_bench_once_and_each_agree() -> None:
+    result = _run("curation.py", "--repeats", "1", "--size", "320x180")
+    assert result["identical"] == "true"  # decode-once and decode-per-stage give the same signals
+    assert int(result["clips"]) > 10 and float(result["speedup"]) > 0
+
+
+@pytest.mark.slow
+def test_train_bench_compares_with_the_bare_loop() -> None:
+    result = _run("train.py", "--steps", "2", "--rounds", "1", "--warmup", "1")
+    assert float(result["sps_vidforge"]) > 0 and float(result["sps_bare"]) > 0 and float(result["ratio"]) > 0
