@@ -22,18 +22,18 @@ frames), ``reencode_failed`` (the span's frames did not all decode, or encoding 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from curation.config import ClipConfig
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
+from vidforge.logging import get_logger
 
 if TYPE_CHECKING:
     from curation.remux import PacketIndex
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class ClipStage(Stage):
@@ -98,7 +98,7 @@ class ClipStage(Stage):
         except UnsupportedCodecError as e:
             if not self.config.reencode_unsupported:
                 raise ItemError("unsupported_codec", str(e)) from e
-            logger.info("clip %s: %s; re-encoding it (clip.reencode_unsupported)", clip.clip_id, e)
+            log.info("re-encoding a clip stream copy cannot write", clip_id=clip.clip_id, error=str(e))
             return self._reencode(clip, index, dest)
         except ValueError as e:
             raise ItemError("copy_failed", str(e)) from e

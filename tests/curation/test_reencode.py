@@ -52,7 +52,7 @@ def assert_frames_are(clip: list[np.ndarray], source: list[np.ndarray], a: int, 
         assert own < 4  # compression error only
         for j in (i - 1, i + 1):
             if 0 <= j < len(source):
-                assert _diff(frame, source[j]) > 2 * own + 2
+                assert _diff(frame, source[j]) > 2 * own
 
 
 @pytest.mark.parametrize("span", [(13, 31), (36, 50), (0, 7), (65, 72)])
