@@ -36,7 +36,7 @@ def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStor
     return [
         ProbeStage(),
         SplitStage(config.split, config.cuts),
-        ClipStage(config.clip, Path(work_dir) / "clips"),
+        ClipStage(config.clip, Path(work_dir) / "clips", config.split.min_clip_s),
         FramesStage(config.frames, config.motion),
         MotionStage(config.motion, config.frames),
         TextStage(config.text, config.frames, config.motion, store.settings()),

@@ -13,7 +13,10 @@ The frames and times actually written are recorded in ``start_frame``/``end_fram
 (exclusive) and ``start_s``/``end_s``, from the packets' real timestamps. For a
 variable-frame-rate source whose average rate does not describe this span (off by
 more than half a frame over the clip), ``fps`` becomes the clip's own mean rate, so
-``(end_s - start_s) * fps`` is its frame count. Quarantine codes:
+``(end_s - start_s) * fps`` is its frame count. A written clip shorter than
+``min_clip_s`` (the split stage's minimum; keyframe snapping, ``snap: after``
+especially, can shorten a span that passed the split) is filtered
+``clip:too_short``. Quarantine codes:
 ``no_keyframe`` (copy: no clip possible), ``unsupported_codec`` (copy: an mp4
 cannot hold the source's codec and ``reencode_unsupported`` is off),
 ``copy_failed``, ``bad_span`` (reencode: the span is empty or outside the source's
@@ -47,9 +50,10 @@ class ClipStage(Stage):
     resources: ClassVar[Resources] = Resources(cpus=1.0)
     consumes: ClassVar[type[Item]] = ClipItem
 
-    def __init__(self, config: ClipConfig, out_dir: str | Path) -> None:
+    def __init__(self, config: ClipConfig, out_dir: str | Path, min_clip_s: float = 0.0) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
+        self.min_clip_s = min_clip_s
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Write each clip (the packet index is read once per source per batch)."""
@@ -81,6 +85,9 @@ class ClipStage(Stage):
         if rate is not None and abs(float(rate) - clip.fps) * (clip.end_s - clip.start_s) > 0.5:
             clip.fps = float(rate)  # variable frame rate: the source's average does not hold here
         clip.clip_path = str(dest)
+        if clip.end_s - clip.start_s < self.min_clip_s - 0.5 / max(clip.fps, 1.0):
+            # the split stage judged the requested span; keyframe snapping can make the written one shorter
+            clip.filter_out("clip:too_short")
 
     def _copy(self, clip: ClipItem, index: PacketIndex, dest: Path) -> tuple[int, int]:
         """Stream-copy the keyframe-snapped span (re-encode the exact one if mp4 cannot hold the codec)."""

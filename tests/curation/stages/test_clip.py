@@ -155,3 +155,24 @@ def test_curate_with_reencode_publishes_exact_spans(tmp_path: Path) -> None:
     for row in manifest[manifest["status"] == "kept"].itertuples():
         assert _count(str(store.local_path(store.key_of(row.uri)))) == row.end_frame - row.start_frame
     assert (manifest["status"] == "kept").sum() >= 3
+
+
+def test_a_clip_that_snapping_shortens_below_the_minimum_is_filtered(
+    demo_by_name: dict[str, GroundTruth], tmp_path: Path
+) -> None:
+    truth = demo_by_name["short_shot"]  # fixed GOP, no keyframes at cuts
+    config = ClipConfig(snap="after", keyframe_slack=0)
+    spans = {c.clip_id: c.span_end - c.span_start for c in _clips(truth.path)}
+    lengths = {}
+    for clip in run_stage(ClipStage(config, tmp_path / "all"), list[Item](_clips(truth.path))):
+        if clip.kept:
+            assert isinstance(clip, ClipItem) and clip.end_s is not None and clip.start_s is not None
+            lengths[clip.clip_id] = clip.end_s - clip.start_s
+    shortened = {cid for cid, secs in lengths.items() if secs * truth.fps < spans[cid] - 0.5}
+    assert shortened  # snapping after the span start made some clips shorter than their span
+    limit = max(lengths[cid] for cid in shortened) + 1.0 / truth.fps  # one frame above a shortened clip
+    out = run_stage(ClipStage(config, tmp_path / "min", min_clip_s=limit), list[Item](_clips(truth.path)))
+    reasons = {c.clip_id: c.reason for c in out}
+    assert all(reasons[cid] == "clip:too_short" for cid in shortened)
+    for cid, secs in lengths.items():  # everything else is judged on its written length too
+        assert (reasons[cid] == "clip:too_short") == (secs < limit - 0.5 / truth.fps), (cid, secs, limit)
