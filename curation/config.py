@@ -246,7 +246,8 @@ class RayConfig(_Frozen):
     connects a Ray Client. ``batch_size``: items per actor call (None: ``pipeline.batch_size``).
     ``shared_dir``: a directory the driver and every Ray node mount at the same path; the
     run's scratch files (fetched sources, written clips) go there ("" = a local temp dir,
-    which only works when every actor runs on the driver's node).
+    which only works when every actor runs on the driver's node). ``fuse_stages``: run consecutive
+    compatible stages in one actor (:func:`curation.fusion.fuse_stages`); False: one actor pool per stage.
     """
 
     address: str = ""
@@ -254,6 +255,7 @@ class RayConfig(_Frozen):
     max_actors_per_stage: int = Field(4, ge=1)
     batch_size: int | None = Field(None, ge=1)
     shared_dir: str = ""
+    fuse_stages: bool = True
 
 
 class ValidationConfig(_Frozen):

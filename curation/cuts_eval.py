@@ -3,8 +3,9 @@
 A found cut matches at most one true cut and vice versa (greedy, nearest
 first). Hard cuts match within ``tol`` frames (default ±2). Gradual transitions
 (fades, dissolves) have their middle frame as ground truth and match within
-``tol_gradual`` frames (default ±4): a 12-20-frame transition has no single
-true frame.
+``tol_gradual`` frames — by default also ±2, as the acceptance criteria ask; a
+looser value (a 12-20-frame transition has no single true frame) can be passed
+for detectors that mark a transition's start or end rather than its middle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 TOL = 2
-TOL_GRADUAL = 4
+TOL_GRADUAL = 2
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,26 @@ def parse_value(text: str) -> Any:
     return value
 
 
+def profile_path(name_or_path: str | Path, directory: Path, what: str) -> Path:
+    """The YAML file ``name_or_path`` names: itself if it ends in ``.yaml``/``.yml``, else ``<directory>/<name>.yaml``.
+
+    Args:
+        name_or_path: a profile name (``stage1_image``) or a path to a YAML file.
+        directory: where named profiles live.
+        what: what the files are, for the error message (``stage config``).
+
+    Raises:
+        FileNotFoundError: no such file; the message lists the profiles in ``directory``.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = directory / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
+        raise FileNotFoundError(f"no {what} {name_or_path!r} (known: {known})")
+    return path
+
+
 def load_stage_config(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> StageConfig:
     """Load ``configs/training/<name>.yaml`` (or a YAML path) and apply ``overrides``.
 
@@ -112,12 +132,6 @@ def load_stage_config(name_or_path: str | Path, overrides: dict[str, Any] | None
         FileNotFoundError: no such stage file.
         pydantic.ValidationError: a value is out of range or a key is unknown.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-        raise FileNotFoundError(f"no stage config {name_or_path!r} (known: {known})")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = yaml.safe_load(profile_path(name_or_path, CONFIG_DIR, "stage config").read_text()) or {}
     data.update(overrides or {})
     return StageConfig.model_validate(data)

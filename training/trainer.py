@@ -312,7 +312,7 @@ class StageTrainer:
         losses: list[float],
         started: float,
     ) -> StageResult:
-        """Last checkpoint, ``final/`` (EMA weights), metrics, then ``result.json`` (main process publishes)."""
+        """Last checkpoint, ``final/`` (EMA weights), metrics, then ``result.json`` (the main process publishes)."""
         cfg = self.cfg
         if cfg.steps > self.checkpointed and self.optimizer is not None:
             self._checkpoint(accelerator, pipe.unet, self.optimizer, store, tmp, cfg.steps)
@@ -320,20 +320,23 @@ class StageTrainer:
             self._write_rank_summary(accelerator, pipe.unet, store)
         apply_ema(self.ema, pipe.unet)  # pipe.unet is never the wrapped (prepared) module
         if accelerator.is_main_process:
-            self._publish(pipe.to("cpu"), data, store, tmp, losses, started)
+            checkpoint_uri, digest, metrics_uri = self._upload_final(pipe.to("cpu"), data, store, tmp)
+            result = StageResult(
+                stage=cfg.name, run_id=self.run_id, steps=cfg.steps,
+                first_loss=self.first_loss, last_loss=losses[-1] if losses else self._last_logged_loss(tmp),
+                checkpoint_uri=checkpoint_uri, sha256=digest, metrics_uri=metrics_uri,
+                dataset_name=self.dataset_name, dataset_version=self.dataset_version,
+                init_uri=self.init_uri, elapsed_s=round(time.monotonic() - started, 3),
+            )
+            write_result(store, result)
+            log.info("stage done", **result.to_dict())
         accelerator.wait_for_everyone()
         return read_result(store, self.run_id, cfg.name)  # every rank returns the published result
 
-    def _publish(
-        self,
-        pipe: StableVideoDiffusionPipeline,
-        data: StageData,
-        store: ObjectStore,
-        tmp: Path,
-        losses: list[float],
-        started: float,
-    ) -> StageResult:
-        """Upload ``final/`` and ``metrics.jsonl``, then write ``result.json``."""
+    def _upload_final(
+        self, pipe: StableVideoDiffusionPipeline, data: StageData, store: ObjectStore, tmp: Path
+    ) -> tuple[str, str, str]:
+        """Upload ``final/`` and ``metrics.jsonl``; return ``(checkpoint_uri, final sha256, metrics_uri)``."""
         cfg = self.cfg
         fps = int(cfg.target_fps) if float(cfg.target_fps).is_integer() else cfg.target_fps
         meta = {
@@ -344,16 +347,7 @@ class StageTrainer:
         final_dir, digest = checkpoint.save_final(pipe, tmp, meta)
         checkpoint_uri = checkpoint.upload_final(store, final_dir, self.prefix)
         metrics_uri = store.put_file(tmp / "metrics.jsonl", f"{self.prefix}/metrics.jsonl")
-        result = StageResult(
-            stage=cfg.name, run_id=self.run_id, steps=cfg.steps,
-            first_loss=self.first_loss, last_loss=losses[-1] if losses else self._last_logged_loss(tmp),
-            checkpoint_uri=checkpoint_uri, sha256=digest, metrics_uri=metrics_uri,
-            dataset_name=self.dataset_name, dataset_version=self.dataset_version,
-            init_uri=self.init_uri, elapsed_s=round(time.monotonic() - started, 3),
-        )
-        write_result(store, result)
-        log.info("stage done", **result.to_dict())
-        return result
+        return checkpoint_uri, digest, metrics_uri
 
     @staticmethod
     def _last_logged_loss(tmp: Path) -> float | None:

@@ -32,6 +32,9 @@ class GenerationParams:
     (the pipeline feeds ``fps - 1`` to the UNet, as SVD was trained).
     ``height``/``width`` are pixels, multiples of 8. ``seed`` seeds a CPU
     ``torch.Generator`` so a job is reproducible from its recorded params.
+    ``motion_score`` is the request's score (analysis px/s) when
+    ``motion_bucket_id`` was mapped from it, else None; it is recorded only —
+    the pipeline is conditioned on ``motion_bucket_id``.
     """
 
     height: int
@@ -44,6 +47,7 @@ class GenerationParams:
     min_guidance_scale: float
     max_guidance_scale: float
     seed: int
+    motion_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

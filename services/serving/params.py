@@ -7,12 +7,15 @@ failure names the offending value (``num_frames=40 is out of range 1..32``).
 from __future__ import annotations
 
 import io
+import math
 import secrets
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from services.serving.errors import InvalidImageError, InvalidParameterError, PayloadTooLargeError
 from services.serving.generate import GenerationParams
+from vidforge.dataset import motion_bucket
 
 #: Image formats accepted as conditioning frames (PIL format names).
 IMAGE_FORMATS = ("PNG", "JPEG")
@@ -27,23 +30,46 @@ MIN_FRAMES = 2
 
 @dataclass(frozen=True)
 class ModelDefaults:
-    """Request defaults of a model version (from its ``vidforge.json`` when present)."""
+    """Request defaults of a model version (from its ``vidforge.json`` when present).
+
+    ``motion_bucket_edges`` are the ascending motion-score quantiles of the
+    dataset the model was trained on (copied by training from ``dataset.json``);
+    a request's ``motion_score`` is mapped to ``motion_bucket_id`` with them
+    through :func:`vidforge.dataset.motion_bucket`, the mapping training used.
+    Empty means the model carries no mapping.
+    """
 
     height: int = 576
     width: int = 1024
     num_frames: int = 14
     fps: int = 7
     num_inference_steps: int = 25
+    motion_bucket_edges: tuple[float, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelDefaults:
-        """Defaults from a parsed ``vidforge.json``; missing or non-int keys keep the class defaults."""
-        picked = {
+        """Defaults from a parsed ``vidforge.json``; missing or junk keys keep the class defaults.
+
+        ``motion_bucket_edges`` is taken only when it is a list of finite numbers
+        in ascending order (anything else would map scores to wrong buckets).
+        """
+        picked: dict[str, Any] = {
             k: int(data[k])
             for k in ("height", "width", "num_frames", "fps", "num_inference_steps")
-            if isinstance(data.get(k), int | float) and not isinstance(data.get(k), bool)
+            if _is_number(data.get(k))
         }
+        edges = data.get("motion_bucket_edges")
+        if (
+            isinstance(edges, list)
+            and all(_is_number(e) and math.isfinite(e) for e in edges)
+            and all(a <= b for a, b in pairwise(edges))
+        ):
+            picked["motion_bucket_edges"] = tuple(float(e) for e in edges)
         return replace(cls(), **picked)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,9 @@ class JobRequest:
 
     fps: int | None = None
     motion_bucket_id: int | None = None
+    #: Desired motion in the curation's units (analysis px/s, ``curation/stages/motion.py``);
+    #: mapped to ``motion_bucket_id`` with the model's edges. Exclusive with ``motion_bucket_id``.
+    motion_score: float | None = None
     num_frames: int | None = None
     num_inference_steps: int | None = None
     seed: int | None = None
@@ -84,11 +113,43 @@ def _side(name: str, value: int, limits: Limits) -> int:
     return value
 
 
+def resolve_motion_bucket(req: JobRequest, defaults: ModelDefaults) -> int:
+    """The request's effective ``motion_bucket_id`` (not yet range-checked).
+
+    ``motion_bucket_id`` when given; else ``motion_score`` mapped with the
+    model's ``motion_bucket_edges`` by :func:`vidforge.dataset.motion_bucket`;
+    else 127, SVD's default.
+
+    Raises:
+        InvalidParameterError: both are given; ``motion_score`` is negative, NaN or
+            infinite; or ``motion_score`` is given and the model has no edges.
+    """
+    if req.motion_score is None:
+        return 127 if req.motion_bucket_id is None else req.motion_bucket_id
+    if req.motion_bucket_id is not None:
+        raise InvalidParameterError(
+            f"give motion_bucket_id or motion_score, not both (motion_bucket_id={req.motion_bucket_id}, "
+            f"motion_score={req.motion_score})"
+        )
+    if not (math.isfinite(req.motion_score) and req.motion_score >= 0):
+        raise InvalidParameterError(f"motion_score={req.motion_score} must be a finite number >= 0 (px/s)")
+    if not defaults.motion_bucket_edges:
+        raise InvalidParameterError(
+            "motion_score cannot be mapped: the serving model has no motion_bucket_edges in its "
+            "vidforge.json; send motion_bucket_id (0..255) instead"
+        )
+    return motion_bucket(req.motion_score, list(defaults.motion_bucket_edges))
+
+
 def resolve_params(req: JobRequest, defaults: ModelDefaults, limits: Limits) -> GenerationParams:
     """Fill defaults into ``req`` and check every value.
 
+    ``motion_bucket_id`` comes from :func:`resolve_motion_bucket`; the request's
+    ``motion_score`` (if any) is recorded next to it.
+
     Raises:
-        InvalidParameterError: a value is out of range (the message names it).
+        InvalidParameterError: a value is out of range or the motion fields conflict
+            (the message names the value).
     """
 
     def pick(value: Any, default: Any) -> Any:
@@ -102,11 +163,12 @@ def resolve_params(req: JobRequest, defaults: ModelDefaults, limits: Limits) -> 
             req.num_inference_steps, min(defaults.num_inference_steps, limits.max_steps)
         ),
         fps=pick(req.fps, defaults.fps),
-        motion_bucket_id=pick(req.motion_bucket_id, 127),
+        motion_bucket_id=resolve_motion_bucket(req, defaults),
         noise_aug_strength=pick(req.noise_aug_strength, 0.02),
         min_guidance_scale=pick(req.min_guidance_scale, 1.0),
         max_guidance_scale=pick(req.max_guidance_scale, 3.0),
         seed=pick(req.seed, secrets.randbelow(SEED_MAX + 1)),
+        motion_score=req.motion_score,
     )
     _side("height", params.height, limits)
     _side("width", params.width, limits)

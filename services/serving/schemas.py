@@ -32,7 +32,11 @@ class ParamsPublic(BaseModel):
     num_frames: int
     num_inference_steps: int
     fps: int
-    motion_bucket_id: int
+    motion_bucket_id: int = Field(description="Effective motion conditioning, 0..255 (given or mapped).")
+    motion_score: float | None = Field(
+        default=None,
+        description="The request's motion score (analysis px/s) that motion_bucket_id was mapped from, if given.",
+    )
     noise_aug_strength: float
     min_guidance_scale: float
     max_guidance_scale: float

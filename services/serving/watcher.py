@@ -291,7 +291,7 @@ class ModelWatcher:
 
 
 def _read_defaults(path: Path) -> ModelDefaults:
-    """Request defaults from ``<path>/vidforge.json``; class defaults when absent."""
+    """Request defaults and ``motion_bucket_edges`` from ``<path>/vidforge.json``; class defaults when absent."""
     f = path / DEFAULTS_FILE
     if not f.is_file():
         return ModelDefaults()

@@ -3,9 +3,8 @@
 Matching (:mod:`curation.cuts_eval`): one-to-one, a found cut matches a true
 cut at most 2 frames away. Gradual transitions (fades, dissolves) have as ground
 truth their middle frame (``GroundTruth.cuts``: for a fade through black, the
-first frame of the fade-in; for a dissolve, its centre) and match within 4
-frames: a 12-20-frame transition has no single true frame, and ±4 is well
-inside ``min_scene_len``.
+first frame of the fade-in; for a dissolve, its centre) and match within 2
+frames too (``TOL_GRADUAL``).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from curation.synthetic import GroundTruth, cut_specs, write_video
 
 
 def match(found: list[int], truth: list[int], gradual: Sequence[int] = ()) -> tuple[float, float]:
-    """(precision, recall) under :func:`curation.cuts_eval.score_cuts` (±2 frames, ±4 for gradual cuts)."""
+    """(precision, recall) under :func:`curation.cuts_eval.score_cuts` (±2 frames, gradual cuts included)."""
     score = score_cuts(found, truth, gradual)
     return score.precision, score.recall
 

@@ -9,9 +9,10 @@ def test_one_to_one_matching_within_tolerance() -> None:
     assert Score().f1 == 1.0
 
 
-def test_gradual_cuts_get_the_wider_tolerance() -> None:
+def test_gradual_cuts_use_their_own_tolerance() -> None:
+    assert score_cuts([62], [60], gradual=[60]).tp == 1 and score_cuts([63], [60], gradual=[60]).tp == 0  # ±2
     assert score_cuts([64], [60]).tp == 0
-    assert score_cuts([64], [60], gradual=[60]).tp == 1
+    assert score_cuts([64], [60], gradual=[60], tol_gradual=4).tp == 1
 
 
 def test_scores_add_up_across_videos() -> None:

@@ -17,34 +17,11 @@ from curation.runner import (
     validate_pipeline,
 )
 from curation.stages.base import ItemError, Resources, Stage
+from tests.support.fake_stages import Measure
 
 
 def _sources(n: int) -> list[Item]:
     return [SourceItem(source_id=f"s{i}", source_uri=f"u{i}", source_path=f"/p{i}") for i in range(n)]
-
-
-class Measure(Stage):
-    """Sets fps; fails for sources whose path ends in 'bad'."""
-
-    name: ClassVar[str] = "measure"
-    requires: ClassVar[frozenset[str]] = frozenset({"source_path"})
-    populates: ClassVar[frozenset[str]] = frozenset({"fps"})
-    resources: ClassVar[Resources] = Resources()
-    consumes: ClassVar[type[Item]] = SourceItem
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    def process(self, batch: list[Item]) -> list[Item]:
-        self.calls.append(len(batch))
-        for item in batch:
-            assert isinstance(item, SourceItem)
-            if item.source_path.endswith("bad"):
-                raise ItemError("bad_path", f"cannot read {item.source_path}")
-            if item.source_path.endswith("boom"):
-                raise KeyError("boom")
-            item.fps = 24.0
-        return batch
 
 
 class Fan(Stage):

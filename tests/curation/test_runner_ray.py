@@ -2,8 +2,9 @@
 
 Starting Ray takes 12–25 s on the shared 2-core box, so every test that needs it is ``slow``.
 
-The stages below are pickled by reference: Ray workers import this module (the driver's
-working directory, the repository root, is on their ``sys.path``).
+The stages below (and :class:`tests.support.fake_stages.Measure`) are pickled by reference: Ray
+workers import their modules (the driver's working directory, the repository root, is on their
+``sys.path``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from curation.runner_ray import RayRunner, pool_size, unmet_needs
 from curation.stages.base import Resources, Stage
 from curation.stages.upload import UploadStage, clip_key
 from curation.synthetic import GroundTruth, write_corrupt
+from tests.support.fake_stages import Measure, log_lines
 from vidforge.store import LocalStore
 
 
@@ -42,51 +44,16 @@ def _sources(paths: list[str]) -> list[Item]:
     return [SourceItem(source_id=f"s{i}", source_uri=p, source_path=p) for i, p in enumerate(paths)]
 
 
-class Counted(Stage):
-    """Logs ``setup <pid>`` / ``batch <pid> <n>`` lines to a file; ``*bad`` paths raise, ``*flaky`` ones time out."""
-
-    name: ClassVar[str] = "counted"
-    requires: ClassVar[frozenset[str]] = frozenset({"source_path"})
-    populates: ClassVar[frozenset[str]] = frozenset({"fps"})
-    resources: ClassVar[Resources] = Resources(cpus=1.0)
-    consumes: ClassVar[type[Item]] = SourceItem
-
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-
-    def _log(self, line: str) -> None:
-        with self.log_path.open("a") as f:
-            f.write(line + "\n")
-
-    def setup(self) -> None:
-        self._log(f"setup {os.getpid()}")
-
-    def process(self, batch: list[Item]) -> list[Item]:
-        self._log(f"batch {os.getpid()} {len(batch)}")
-        for item in batch:
-            assert isinstance(item, SourceItem)
-            if item.source_path.endswith("bad"):
-                raise KeyError(item.source_path)
-            if item.source_path.endswith("flaky"):
-                raise TimeoutError("store timed out")
-            item.fps = 24.0
-        return batch
-
-
-class CountedWhole(Counted):
-    name: ClassVar[str] = "counted_whole"
+class MeasureWhole(Measure):
+    name: ClassVar[str] = "measure_whole"
     whole_dataset: ClassVar[bool] = True
 
 
-class BrokenSetup(Counted):
+class BrokenSetup(Measure):
     name: ClassVar[str] = "broken_setup"
 
     def setup(self) -> None:
         raise FileNotFoundError("model weights not found")
-
-
-def _log_lines(path: Path, kind: str) -> list[list[str]]:
-    return [line.split()[1:] for line in path.read_text().splitlines() if line.startswith(kind)]
 
 
 def test_only_the_ray_runner_imports_ray() -> None:
@@ -110,7 +77,7 @@ def test_only_the_ray_runner_imports_ray() -> None:
 def test_pool_size(
     cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int, unmet: list[str]
 ) -> None:
-    stage_cls = type("Sized", (Counted,), {"name": "sized", "resources": Resources(cpus=cpus, gpus=gpus)})
+    stage_cls = type("Sized", (Measure,), {"name": "sized", "resources": Resources(cpus=cpus, gpus=gpus)})
     stage = stage_cls(Path("unused"))
     assert pool_size(stage, batches, 4, cluster) == expected
     assert unmet_needs(stage, cluster) == unmet
@@ -122,21 +89,21 @@ def test_setup_once_per_actor_and_failures_stay_with_their_item(
     local_ray: None, tmp_path: Path, whole: bool
 ) -> None:
     log_path = tmp_path / "calls.log"
-    stage = (CountedWhole if whole else Counted)(log_path)
-    paths = [f"/v/{i}" for i in range(9)] + ["/v/9-bad"]
+    stage = (MeasureWhole if whole else Measure)(log_path)
+    paths = [f"/v/{i}" for i in range(9)] + ["/v/9-boom"]
     out = RayRunner(max_actors_per_stage=2, batch_size=2).run([stage], _sources(paths))
 
     assert [it.item_id for it in out] == [f"s{i}" for i in range(10)]
     assert all(isinstance(it, SourceItem) and it.kept and it.fps == 24.0 for it in out[:9])
     assert (out[9].status, out[9].reason) == ("quarantined", f"{stage.name}:key_error")
-    setups, batches = _log_lines(log_path, "setup"), _log_lines(log_path, "batch")
+    setups, batches = log_lines(log_path, "setup"), log_lines(log_path, "batch")
     actor_pids = {pid for (pid,) in setups}
     assert len(setups) == len(actor_pids) == (1 if whole else 2)  # once per actor, never per batch
     assert {pid for pid, _ in batches} <= actor_pids
     assert str(os.getpid()) not in actor_pids  # nothing ran in the driver
     if whole:  # one batch of all ten, then the failing batch is re-run item by item
         assert [int(n) for _, n in batches] == [10] + [1] * 10
-    else:  # five batches of two; the one with the bad item is re-run as two singletons
+    else:  # five batches of two; the one with the failing item is re-run as two singletons
         assert sorted(int(n) for _, n in batches) == [1, 1, 2, 2, 2, 2, 2]
     RayRunner().close()
     assert ray.is_initialized()  # a runner never shuts down a session it did not start
@@ -145,10 +112,10 @@ def test_setup_once_per_actor_and_failures_stay_with_their_item(
 @pytest.mark.slow
 def test_transient_errors_failed_setup_and_unmet_resources_raise(local_ray: None, tmp_path: Path) -> None:
     with pytest.raises(TimeoutError, match="store timed out"):
-        RayRunner(max_actors_per_stage=1).run([Counted(tmp_path / "a.log")], _sources(["/v/0", "/v/1-flaky"]))
+        RayRunner(max_actors_per_stage=1).run([Measure(tmp_path / "a.log")], _sources(["/v/0", "/v/1-flaky"]))
     with pytest.raises(FileNotFoundError, match="model weights"):
         RayRunner(max_actors_per_stage=1).run([BrokenSetup(tmp_path / "b.log")], _sources(["/v/0"]))
-    gpu_stage = type("NeedsGpu", (Counted,), {"name": "needs_gpu", "resources": Resources(cpus=1.0, gpus=1.0)})
+    gpu_stage = type("NeedsGpu", (Measure,), {"name": "needs_gpu", "resources": Resources(cpus=1.0, gpus=1.0)})
     with pytest.raises(ValueError, match=r"needs more than this local Ray has \(GPU: 1.0 > 0.0\)"):
         RayRunner().run([gpu_stage(tmp_path / "c.log")], _sources(["/v/0"]))
 

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from training.config import CONFIG_DIR
+from training.config import CONFIG_DIR, profile_path
 
 LAUNCHERS_DIR = CONFIG_DIR / "launchers"
 
@@ -172,10 +172,5 @@ def load_launchers_config(name_or_path: str | Path = "default") -> LaunchersConf
         FileNotFoundError: no such profile.
         pydantic.ValidationError: a value is out of range or a key is unknown.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = LAUNCHERS_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in LAUNCHERS_DIR.glob("*.yaml")))
-        raise FileNotFoundError(f"no launcher profile {name_or_path!r} (known: {known})")
+    path = profile_path(name_or_path, LAUNCHERS_DIR, "launcher profile")
     return LaunchersConfig.model_validate(yaml.safe_load(path.read_text()) or {})

@@ -19,6 +19,17 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 OptInt = Annotated[int | None, Form()]
 OptFloat = Annotated[float | None, Form()]
+MotionBucketId = Annotated[
+    int | None, Form(description="Motion conditioning 0..255 (default 127). Exclusive with motion_score."),
+]
+MotionScore = Annotated[
+    float | None,
+    Form(description=(
+        "Desired motion as a curation motion score (>= 0, optical-flow pixels per second on the "
+        "32-px-short-side analysis frames), mapped to motion_bucket_id with the serving model's "
+        "dataset quantile edges. Exclusive with motion_bucket_id; 422 if the model has no edges."
+    )),
+]
 
 
 @router.post("", status_code=202, response_model=JobAccepted, responses=_ERRORS)
@@ -29,7 +40,8 @@ def submit_job(
     settings: SettingsDep,
     image: Annotated[UploadFile, File(description="Conditioning frame, PNG or JPEG.")],
     fps: OptInt = None,
-    motion_bucket_id: OptInt = None,
+    motion_bucket_id: MotionBucketId = None,
+    motion_score: MotionScore = None,
     num_frames: OptInt = None,
     num_inference_steps: OptInt = None,
     seed: OptInt = None,
@@ -42,13 +54,16 @@ def submit_job(
     """Queue a generation on the model serving now (503 if none, 429 if the queue is full).
 
     Omitted fields take the model's defaults (``vidforge.json``); ``seed``
-    defaults to a random value that the job's status reports.
+    defaults to a random value that the job's status reports. ``motion_score``
+    is mapped with the edges of the model this job is bound to, so after a hot
+    swap the new model's mapping applies; the status shows the effective
+    ``motion_bucket_id`` and the ``motion_score`` it came from.
     """
     model = watcher.require()
     max_bytes = settings.serving.max_upload_bytes
     pil = load_image(image.file.read(max_bytes + 1), max_bytes)
     req = JobRequest(
-        fps=fps, motion_bucket_id=motion_bucket_id, num_frames=num_frames,
+        fps=fps, motion_bucket_id=motion_bucket_id, motion_score=motion_score, num_frames=num_frames,
         num_inference_steps=num_inference_steps, seed=seed, height=height, width=width,
         noise_aug_strength=noise_aug_strength, min_guidance_scale=min_guidance_scale,
         max_guidance_scale=max_guidance_scale,

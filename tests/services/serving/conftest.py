@@ -2,7 +2,9 @@
 
 The tiny pipeline is built once per session (``build_pipeline`` + ``save_pipeline``);
 version 2 is the same architecture with perturbed UNet weights, so the two
-versions generate different videos from the same seed.
+versions generate different videos from the same seed. Each version's
+``vidforge.json`` carries its own ``motion_bucket_edges`` (as training writes
+them), so the two map the same motion score to different buckets.
 """
 
 from __future__ import annotations
@@ -38,15 +40,19 @@ ROOT = Path(__file__).resolve().parents[3]
 MODEL = "vidforge-i2v"
 #: Request defaults written into every test artefact's vidforge.json.
 DEFAULTS = {"height": 64, "width": 64, "num_frames": 4, "fps": 6, "num_inference_steps": 2}
+#: Motion-score quantile edges (px/s) of versions 1 and 2: a score of 3.0 lands mid-range in v1, below all of v2.
+EDGES_V1 = (0.5, 1.0, 2.0, 4.0, 8.0)
+EDGES_V2 = (5.0, 10.0, 20.0, 40.0, 80.0)
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """A saved tiny pipeline directory in the test store."""
+    """A saved tiny pipeline directory in the test store (``edges``: its ``motion_bucket_edges``)."""
 
     uri: str
     sha256: str
     path: Path
+    edges: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,14 @@ class Artifacts:
     v2: Artifact
 
 
-def _save(store: LocalStore, pipe: object, key: str) -> Artifact:
+def _save(store: LocalStore, pipe: object, key: str, edges: tuple[float, ...]) -> Artifact:
     from training.model import save_pipeline
 
     path = store.local_path(key)
     save_pipeline(pipe, path)  # type: ignore[arg-type]
-    (path / "vidforge.json").write_text(json.dumps({**DEFAULTS, "stage": "test", "run_id": key}))
-    return Artifact(uri=store.uri(key), sha256=sha256_tree(path), path=path)
+    meta = {**DEFAULTS, "motion_bucket_edges": list(edges), "stage": "test", "run_id": key}
+    (path / "vidforge.json").write_text(json.dumps(meta))
+    return Artifact(uri=store.uri(key), sha256=sha256_tree(path), path=path, edges=edges)
 
 
 @pytest.fixture(autouse=True)
@@ -91,12 +98,12 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
 
     store = LocalStore(tmp_path_factory.mktemp("serving-store"))
     pipe = build_pipeline(load_model_config("tiny"), seed=0)
-    v1 = _save(store, pipe, "models/tiny/v1")
+    v1 = _save(store, pipe, "models/tiny/v1", EDGES_V1)
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for p in pipe.unet.parameters():
             p.add_(0.2 * torch.randn(p.shape, generator=gen))
-    v2 = _save(store, pipe, "models/tiny/v2")
+    v2 = _save(store, pipe, "models/tiny/v2", EDGES_V2)
     assert v1.sha256 != v2.sha256
     return Artifacts(store=store, v1=v1, v2=v2)
 
@@ -185,7 +192,7 @@ def tiny_model(artifacts: Artifacts) -> LoadedModel:
         name=MODEL, version=1, sha256=artifacts.v1.sha256, artifact_uri=artifacts.v1.uri, run_id="r1",
         dataset_version="", path=str(artifacts.v1.path), loaded_at=datetime.now(UTC),
     )
-    return LoadedModel(info, pipe, ModelDefaults(**DEFAULTS))
+    return LoadedModel(info, pipe, ModelDefaults(**DEFAULTS, motion_bucket_edges=EDGES_V1))
 
 
 @pytest.fixture

@@ -39,6 +39,21 @@ def _count(metrics: ServingMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels or None) or 0.0
 
 
+class _Gate:
+    """A job runner whose every step waits for ``release``; ``reached`` is set when a step is waiting."""
+
+    def __init__(self) -> None:
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def runner(self, model: Any, image: Any, params: Any, on_step: Callable[[int], None], dest: Path) -> None:
+        def gate(step: int) -> None:
+            self.reached.set()
+            assert self.release.wait(10)
+            on_step(step)
+
+        run_generation(model, image, params, gate, dest)
+
+
 def test_job_runs_to_success_and_writes_mp4(
     tmp_path: Path, tiny_model: LoadedModel, png: Callable[..., bytes],
     decode_mp4: Callable[[bytes], np.ndarray],
@@ -84,31 +99,22 @@ def test_cancel_queued_job_removes_it(tmp_path: Path, tiny_model: LoadedModel, p
 def test_cancel_running_job_stops_at_next_step(
     tmp_path: Path, tiny_model: LoadedModel, png: Callable[..., bytes]
 ) -> None:
-    reached, release = threading.Event(), threading.Event()
-
-    def gated_runner(model: Any, image: Any, params: Any, on_step: Callable[[int], None], dest: Path) -> None:
-        def gate(step: int) -> None:
-            reached.set()
-            assert release.wait(10)
-            on_step(step)
-
-        run_generation(model, image, params, gate, dest)
-
-    queue = JobQueue(tmp_path, ServingMetrics(), runner=gated_runner)
+    gate = _Gate()
+    queue = JobQueue(tmp_path, ServingMetrics(), runner=gate.runner)
     job = queue.submit(tiny_model, _image(png), _params(num_inference_steps=20))
     queue.start()
     try:
-        assert reached.wait(20)
+        assert gate.reached.wait(20)
         assert queue.get(job.job_id).state == JobState.RUNNING
         assert queue.cancel(job.job_id).cancel_requested
-        release.set()
+        gate.release.set()
         for _ in range(200):
             status = queue.get(job.job_id)
             if status.state != JobState.RUNNING:
                 break
             threading.Event().wait(0.05)
     finally:
-        release.set()
+        gate.release.set()
         queue.stop()
     assert status.state == JobState.CANCELLED and status.error == "cancelled at step 1"
     assert status.output is None and not (tmp_path / f"{job.job_id}.mp4").exists()
@@ -117,25 +123,16 @@ def test_cancel_running_job_stops_at_next_step(
 def test_stop_cancels_the_running_job(
     tmp_path: Path, tiny_model: LoadedModel, png: Callable[..., bytes], wait_for: Callable[..., None]
 ) -> None:
-    reached, release = threading.Event(), threading.Event()
-
-    def gated_runner(model: Any, image: Any, params: Any, on_step: Callable[[int], None], dest: Path) -> None:
-        def gate(step: int) -> None:
-            reached.set()
-            assert release.wait(10)
-            on_step(step)
-
-        run_generation(model, image, params, gate, dest)
-
-    queue = JobQueue(tmp_path, ServingMetrics(), runner=gated_runner)
+    gate = _Gate()
+    queue = JobQueue(tmp_path, ServingMetrics(), runner=gate.runner)
     running = queue.submit(tiny_model, _image(png), _params(num_inference_steps=20))
     waiting = queue.submit(tiny_model, _image(png), _params())
     queue.start()
-    assert reached.wait(20)
+    assert gate.reached.wait(20)
     stopper = threading.Thread(target=queue.stop)
     stopper.start()
     wait_for(lambda: queue.get(running.job_id).cancel_requested, what="cancel request from stop()")
-    release.set()
+    gate.release.set()
     stopper.join(20)
 
     assert not stopper.is_alive()

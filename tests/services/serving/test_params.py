@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from services.serving.errors import InvalidImageError, InvalidParameterError, PayloadTooLargeError
 from services.serving.params import JobRequest, Limits, ModelDefaults, load_image, resolve_params
+from vidforge.dataset import motion_bucket
 
-DEFAULTS = ModelDefaults(height=64, width=96, num_frames=4, fps=6, num_inference_steps=30)
+EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)
+DEFAULTS = ModelDefaults(height=64, width=96, num_frames=4, fps=6, num_inference_steps=30, motion_bucket_edges=EDGES)
 LIMITS = Limits(max_frames=8, max_steps=20, max_side=256)
 
 
@@ -31,7 +34,7 @@ def test_explicit_values_win() -> None:
     assert p.to_dict() == {
         "height": 256, "width": 16, "num_frames": 8, "num_inference_steps": 1, "fps": 24,
         "motion_bucket_id": 0, "noise_aug_strength": 1.0, "min_guidance_scale": 2,
-        "max_guidance_scale": 2, "seed": 0,
+        "max_guidance_scale": 2, "seed": 0, "motion_score": None,
     }
 
 
@@ -57,6 +60,47 @@ def test_out_of_range_values_are_named(req: JobRequest, message: str) -> None:
         resolve_params(req, DEFAULTS, LIMITS)
     assert message in exc.value.message
     assert exc.value.http_status == 422 and isinstance(exc.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("score", "bucket"),
+    [(0.0, 0), (0.5, 0), (0.75, 51), (3.0, 153), (8.0, 204), (8.5, 255), (1e6, 255)],
+)
+def test_motion_score_maps_with_the_model_edges(score: float, bucket: int) -> None:
+    p = resolve_params(JobRequest(motion_score=score), DEFAULTS, LIMITS)
+
+    assert p.motion_bucket_id == bucket == motion_bucket(score, list(EDGES))
+    assert p.motion_score == score and p.to_dict()["motion_score"] == score
+
+
+def test_same_score_maps_per_model() -> None:
+    other = replace(DEFAULTS, motion_bucket_edges=(5.0, 10.0, 20.0, 40.0, 80.0))
+    a = resolve_params(JobRequest(motion_score=3.0), DEFAULTS, LIMITS).motion_bucket_id
+    b = resolve_params(JobRequest(motion_score=3.0), other, LIMITS).motion_bucket_id
+    assert (a, b) == (153, 0)
+
+
+def test_motion_bucket_id_alone_records_no_score() -> None:
+    p = resolve_params(JobRequest(motion_bucket_id=9), DEFAULTS, LIMITS)
+    assert (p.motion_bucket_id, p.motion_score) == (9, None)
+
+
+@pytest.mark.parametrize(
+    ("req", "defaults", "message"),
+    [
+        (JobRequest(motion_score=1.0, motion_bucket_id=9), DEFAULTS,
+         "give motion_bucket_id or motion_score, not both (motion_bucket_id=9, motion_score=1.0)"),
+        (JobRequest(motion_score=-0.1), DEFAULTS, "motion_score=-0.1 must be a finite number >= 0"),
+        (JobRequest(motion_score=float("nan")), DEFAULTS, "motion_score=nan must be a finite number >= 0"),
+        (JobRequest(motion_score=float("inf")), DEFAULTS, "motion_score=inf must be a finite number >= 0"),
+        (JobRequest(motion_score=1.0), replace(DEFAULTS, motion_bucket_edges=()),
+         "the serving model has no motion_bucket_edges"),
+    ],
+)
+def test_bad_motion_requests_are_named(req: JobRequest, defaults: ModelDefaults, message: str) -> None:
+    with pytest.raises(InvalidParameterError) as exc:
+        resolve_params(req, defaults, LIMITS)
+    assert message in exc.value.message and exc.value.http_status == 422
 
 
 def test_load_image_accepts_png_and_jpeg(png: Callable[..., bytes]) -> None:
@@ -89,3 +133,10 @@ def test_load_image_rejects_other_formats_and_oversize(png: Callable[..., bytes]
 def test_model_defaults_from_json_ignores_junk() -> None:
     d = ModelDefaults.from_json({"height": 320, "fps": 8.0, "width": "wide", "num_frames": True, "x": 1})
     assert d == ModelDefaults(height=320, fps=8)
+
+
+def test_model_defaults_from_json_reads_edges_and_drops_bad_ones() -> None:
+    edges = ModelDefaults.from_json({"motion_bucket_edges": [0, 1.5, 1.5, 3]}).motion_bucket_edges
+    assert edges == (0.0, 1.5, 1.5, 3.0)
+    for junk in ([2.0, 1.0], [1.0, "2"], [1.0, float("nan")], [True, 2.0], "0,1", None):
+        assert ModelDefaults.from_json({"motion_bucket_edges": junk}).motion_bucket_edges == (), junk

@@ -42,7 +42,9 @@ def test_first_poll_downloads_verifies_and_loads(settings: Settings, artifacts: 
     cached = Path(settings.serving.cache_dir) / MODEL / "1"
     assert Path(info.path) == cached and (cached / "model_index.json").is_file()
     assert not [p for p in cached.parent.iterdir() if p.name.startswith(".tmp")]
-    assert defaults == ModelDefaults(height=64, width=64, num_frames=4, fps=6, num_inference_steps=2)
+    assert defaults == ModelDefaults(
+        height=64, width=64, num_frames=4, fps=6, num_inference_steps=2, motion_bucket_edges=artifacts.v1.edges,
+    )
     assert type(pipe).__name__ == "StableVideoDiffusionPipeline"
     assert _sample(metrics, "vidforge_serving_model_loads_total") == 1
     assert _sample(metrics, "vidforge_serving_model_version") == 1
@@ -64,6 +66,10 @@ def test_alias_move_swaps_but_old_model_object_stays_usable(
     new = watcher.require()
     assert (old.info.version, new.info.version) == (1, 2)
     assert new.pipeline is not old.pipeline
+    # Each version brings its own motion mapping; the old one keeps its edges for jobs bound to it.
+    assert (old.defaults.motion_bucket_edges, new.defaults.motion_bucket_edges) == (
+        artifacts.v1.edges, artifacts.v2.edges,
+    )
     assert old.pipeline.unet is not None  # a job holding the old model still has its weights
     assert sorted(p.name for p in (Path(settings.serving.cache_dir) / MODEL).iterdir()) == ["1", "2"]
 

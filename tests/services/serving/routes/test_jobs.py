@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from services.registry.store import RegistryStore
+from vidforge.dataset import motion_bucket
+from vidforge.digest import sha256_tree
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -47,7 +52,7 @@ def test_submit_poll_and_download(
     assert job["params"] == {
         "height": 32, "width": 48, "num_frames": 3, "num_inference_steps": 2, "fps": 12,
         "motion_bucket_id": 40, "noise_aug_strength": 0.02, "min_guidance_scale": 1.0,
-        "max_guidance_scale": 3.0, "seed": 11,
+        "max_guidance_scale": 3.0, "seed": 11, "motion_score": None,
     }
     assert job["progress"] == {"step": 2, "total_steps": 2} and job["run_s"] > 0
     assert (job["model_name"], job["model_version"], job["error"]) == ("vidforge-i2v", 1, "")
@@ -96,6 +101,61 @@ def test_job_bound_to_model_at_submit_survives_hot_swap(
     assert client.get("/readyz").json()["model_version"] == 2
 
 
+def test_motion_score_maps_with_the_edges_of_the_model_serving_the_job(
+    make_client: Callable[..., TestClient], registry: RegistryStore, artifacts: Artifacts,
+    png: Callable[..., bytes], wait_for: Callable[..., None],
+) -> None:
+    client = make_client(worker=False)
+    state = client.app.state.serving  # type: ignore[attr-defined]
+    before = _submit(client, png(), seed=3, motion_score=3.0, **SMALL).json()
+    registry.create_version("vidforge-i2v", artifact_uri=artifacts.v2.uri, sha256=artifacts.v2.sha256)
+    registry.set_alias("vidforge-i2v", "production", 2)
+    assert state.watcher.refresh_now().outcome == "loaded"
+    after = _submit(client, png(), seed=3, motion_score=3.0, **SMALL).json()
+    state.jobs.start()
+
+    done = [_finish(client, j["job_id"], wait_for) for j in (before, after)]
+
+    assert [j["status"] for j in done] == ["succeeded", "succeeded"], done
+    buckets = [j["params"]["motion_bucket_id"] for j in done]
+    assert buckets == [motion_bucket(3.0, list(artifacts.v1.edges)), motion_bucket(3.0, list(artifacts.v2.edges))]
+    assert buckets == [153, 0]  # same score, each model's own dataset quantiles
+    assert [j["params"]["motion_score"] for j in done] == [3.0, 3.0]
+    assert [j["model_version"] for j in done] == [1, 2]
+
+
+def test_motion_score_on_a_model_without_edges_is_422(
+    make_client: Callable[..., TestClient], registry: RegistryStore, artifacts: Artifacts,
+    png: Callable[..., bytes], tmp_path: Path,
+) -> None:
+    key = f"no-edges/{tmp_path.name}"
+    bare = artifacts.store.local_path(key)
+    shutil.copytree(artifacts.v1.path, bare)
+    meta = json.loads((bare / "vidforge.json").read_text())
+    del meta["motion_bucket_edges"]
+    (bare / "vidforge.json").write_text(json.dumps(meta))
+    registry.create_version("vidforge-i2v", artifact_uri=artifacts.store.uri(key), sha256=sha256_tree(bare))
+    registry.set_alias("vidforge-i2v", "production", 2)
+    client = make_client(worker=False)
+
+    r = _submit(client, png(), motion_score=1.0, **SMALL)
+
+    assert r.status_code == 422 and r.json()["error"] == "invalid_parameter", r.text
+    assert "no motion_bucket_edges" in r.json()["message"] and "send motion_bucket_id" in r.json()["message"]
+    ok = _submit(client, png(), motion_bucket_id=30, **SMALL)
+    assert ok.status_code == 202 and ok.json()["model_version"] == 2
+    job = client.get(f"/v1/jobs/{ok.json()['job_id']}").json()
+    assert (job["params"]["motion_bucket_id"], job["params"]["motion_score"]) == (30, None)
+
+
+def test_openapi_documents_motion_score(make_client: Callable[..., TestClient]) -> None:
+    spec = make_client(load=False, worker=False).get("/openapi.json").json()
+    form_ref = spec["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = spec["components"]["schemas"][form_ref.rsplit("/", 1)[1]]["properties"]
+    assert "px" in form["motion_score"]["description"] and "Exclusive" in form["motion_bucket_id"]["description"]
+    assert "motion_score" in spec["components"]["schemas"]["ParamsPublic"]["properties"]
+
+
 def test_cancel_queued_job_and_video_states(make_client: Callable[..., TestClient], png: Callable[..., bytes]) -> None:
     client = make_client(worker=False)
     job_id = _submit(client, png(), **SMALL).json()["job_id"]
@@ -138,6 +198,11 @@ def test_no_model_loaded_is_503(make_client: Callable[..., TestClient], png: Cal
         ({}, ("x.png", b"hello, not a png", "image/png"), 422, "invalid_image", "not a readable PNG/JPEG"),
         ({"fps": "0"}, None, 422, "invalid_parameter", "fps=0 is out of range 1..60"),
         ({"motion_bucket_id": "300"}, None, 422, "invalid_parameter", "motion_bucket_id=300"),
+        ({"motion_score": "-1"}, None, 422, "invalid_parameter", "motion_score=-1.0 must be a finite number >= 0"),
+        ({"motion_score": "nan"}, None, 422, "invalid_parameter", "motion_score=nan must be a finite number >= 0"),
+        ({"motion_score": "2", "motion_bucket_id": "10"}, None, 422, "invalid_parameter",
+         "give motion_bucket_id or motion_score, not both"),
+        ({"motion_score": "fast"}, None, 422, "invalid_parameter", "motion_score: Input should be a valid number"),
         ({"num_frames": "99"}, None, 422, "invalid_parameter", "num_frames=99 is out of range 2..8"),
         ({"num_inference_steps": "51"}, None, 422, "invalid_parameter", "num_inference_steps=51"),
         ({"height": "60"}, None, 422, "invalid_parameter", "height=60 must be a multiple of 8"),
