@@ -257,7 +257,7 @@ class RayRunner:
         want = pool_size(need, batches, self.max_actors_per_stage, cluster)
         pool = self._pools.get(key)
         if not unmet:
-            self._make_room(key, need, max(want, len(pool.actors) if pool else 0), cluster)
+            self._make_room(key, group.name, need, max(want, len(pool.actors) if pool else 0), cluster)
         if pool is None:
             pool = self._pools[key] = _Pool(group.name, need, ray.put(list(group.stages)))
         self._tick += 1
@@ -270,7 +270,7 @@ class RayRunner:
                  reused=len(pool.actors) - len(new), batches=batches)
         return pool
 
-    def _make_room(self, key: str, need: Resources, actors: int, cluster: dict[str, float]) -> None:
+    def _make_room(self, key: str, name: str, need: Resources, actors: int, cluster: dict[str, float]) -> None:
         """Kill the least recently used other pools until ``actors`` actors of ``need`` fit beside the rest."""
         for other in sorted((k for k in self._pools if k != key), key=lambda k: self._pools[k].used):
             held = [p for k, p in self._pools.items() if k != key]
@@ -279,7 +279,7 @@ class RayRunner:
             if cpus <= cluster.get("CPU", 0.0) + 1e-9 and gpus <= cluster.get("GPU", 0.0) + 1e-9:
                 return
             log.info("idle stage workers stopped to make room", stage=self._pools[other].name,
-                     actors=len(self._pools[other].actors), for_stage=key[:12])
+                     actors=len(self._pools[other].actors), for_stage=name)
             self._kill(other)
 
     def _kill(self, key: str) -> None:

@@ -2,9 +2,9 @@
 
 Starting Ray takes 12–25 s on the shared 2-core box, so every test that needs it is ``slow``.
 
-The stages below (and :class:`tests.support.fake_stages.Measure`) are pickled by reference: Ray
-workers import their modules (the driver's working directory, the repository root, is on their
-``sys.path``).
+The stages below (and those of :mod:`tests.support.fake_stages` and :mod:`tests.support.fake_signals`)
+are pickled by reference: Ray workers import their modules (the driver's working directory, the
+repository root, is on their ``sys.path``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from curation.config import load_config
 from curation.items import ClipItem, Item, SourceItem
 from curation.pipeline import source_items
 from curation.runner import SequentialRunner, funnel
-from curation.runner_ray import RayRunner, pool_size, unmet_needs
+from curation.runner_ray import RayRunner, pool_size
 from curation.stages.base import Resources, Stage
 from curation.stages.upload import UploadStage, clip_key
 from curation.synthetic import GroundTruth, write_corrupt
+from tests.support.fake_signals import clips, outcome, signal_stages
 from tests.support.fake_stages import Measure, log_lines
 from vidforge.store import LocalStore
 
@@ -64,23 +65,18 @@ def test_only_the_ray_runner_imports_ray() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cpus", "gpus", "batches", "cluster", "expected", "unmet"),
+    ("cpus", "gpus", "batches", "cluster", "expected"),
     [
-        (1.0, 0.0, 10, {"CPU": 2.0}, 2, []),                 # CPUs bound
-        (0.25, 0.0, 10, {"CPU": 2.0}, 4, []),                # max_actors bound
-        (0.25, 0.0, 3, {"CPU": 2.0}, 3, []),                 # batches bound
-        (1.0, 1.0, 10, {"CPU": 16.0, "GPU": 2.0}, 2, []),    # GPUs bound
-        (1.0, 1.0, 10, {"CPU": 16.0}, 1, ["GPU: 1.0 > 0.0"]),  # no GPU node yet: one actor waits for the autoscaler
-        (4.0, 0.0, 10, {"CPU": 2.0}, 1, ["CPU: 4.0 > 2.0"]),   # bigger than the cluster: still one
+        (1.0, 0.0, 10, {"CPU": 2.0}, 2),                 # CPUs bound
+        (0.25, 0.0, 10, {"CPU": 2.0}, 4),                # max_actors bound
+        (0.25, 0.0, 3, {"CPU": 2.0}, 3),                 # batches bound
+        (1.0, 1.0, 10, {"CPU": 16.0, "GPU": 2.0}, 2),    # GPUs bound
+        (1.0, 1.0, 10, {"CPU": 16.0}, 1),                # no GPU node yet: one actor waits for the autoscaler
+        (4.0, 0.0, 10, {"CPU": 2.0}, 1),                 # bigger than the cluster: still one
     ],
 )
-def test_pool_size(
-    cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int, unmet: list[str]
-) -> None:
-    stage_cls = type("Sized", (Measure,), {"name": "sized", "resources": Resources(cpus=cpus, gpus=gpus)})
-    stage = stage_cls(Path("unused"))
-    assert pool_size(stage, batches, 4, cluster) == expected
-    assert unmet_needs(stage, cluster) == unmet
+def test_pool_size(cpus: float, gpus: float, batches: int, cluster: dict[str, float], expected: int) -> None:
+    assert pool_size(Resources(cpus=cpus, gpus=gpus), batches, 4, cluster) == expected
 
 
 @pytest.mark.slow
@@ -132,12 +128,15 @@ def _curate_items(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
 def test_same_results_as_the_sequential_runner(
-    local_ray: None, tmp_path: Path, demo_suite: list[GroundTruth], record_property: pytest.RecordProperty
+    local_ray: None, tmp_path: Path, demo_suite: list[GroundTruth], record_property: pytest.RecordProperty,
+    fuse: bool,
 ) -> None:
     sources = [Path(t.path) for t in demo_suite] + [write_corrupt(tmp_path / "in" / "corrupt.mp4")]
     seq, _, seq_s = _curate_items(SequentialRunner(batch_size=2), sources, tmp_path / "seq")
-    par, store, ray_s = _curate_items(RayRunner(max_actors_per_stage=2, batch_size=2), sources, tmp_path / "ray")
+    with RayRunner(max_actors_per_stage=2, batch_size=2, fuse=fuse) as runner:
+        par, store, ray_s = _curate_items(runner, sources, tmp_path / "ray")
     record_property("sequential_s", round(seq_s, 2))
     record_property("ray_s", round(ray_s, 2))
 
@@ -194,3 +193,51 @@ def test_upload_writes_to_the_store_from_a_worker(local_ray: None, tmp_path: Pat
     for clip in clips:
         assert clip.uri == store.uri(clip_key("datasets/d/v1", clip.clip_id))
         assert store.get_bytes(clip_key("datasets/d/v1", clip.clip_id)) == f"clip of {clip.source_id}".encode()
+
+
+def _stage_lines(path: Path, stage: str, kind: str) -> list[list[str]]:
+    """The fields after ``<stage> <kind>`` of the lines a :mod:`tests.support.fake_signals` stage logged."""
+    return [line.split()[2:] for line in path.read_text().splitlines() if line.split()[:2] == [stage, kind]]
+
+
+@pytest.mark.slow
+def test_a_fused_group_runs_in_one_actor_keeps_its_frames_there_and_is_reused(
+    local_ray: None, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "calls.log"
+    stages = signal_stages(log_path)
+    names = ["ok0", "corrupt", "ok2", "boom", "dull", "ok5"]
+    with RayRunner(max_actors_per_stage=2, batch_size=2) as runner:
+        out = runner.run(stages, clips(names))
+        setups = {stage.name: sorted(pid for (pid,) in _stage_lines(log_path, stage.name, "setup"))
+                  for stage in stages}
+        again = runner.run(stages, clips(names))  # the next chunk of a resumable run
+
+    # the same outcomes as in-process, and decode's unpicklable frames never left their actor
+    expected = outcome(SequentialRunner(batch_size=2).run(signal_stages(), clips(names)))
+    assert outcome(out) == outcome(again) == expected
+    assert expected["c1"][:2] == ("quarantined", "decode:decode_failed")
+    assert expected["c3"][:2] == ("quarantined", "score:key_error")
+    assert expected["c4"][:2] == ("filtered", "tally:dull")
+    assert not any(frames for *_, frames in expected.values())
+    # every actor set each stage of the group up once: the same two pids for all three stages
+    assert setups["decode"] == setups["score"] == setups["tally"]
+    assert len(setups["decode"]) == len(set(setups["decode"])) == 2
+    assert str(os.getpid()) not in setups["decode"]
+    # the second run reused the pool: no set-up since, and its batches ran in the same actors
+    assert {name: sorted(pid for (pid,) in _stage_lines(log_path, name, "setup")) for name in setups} == setups
+    batches = {name: _stage_lines(log_path, name, "batch") for name in setups}
+    assert {pid for lines in batches.values() for pid, _ in lines} <= set(setups["decode"])
+    # later stages of the group skip what an earlier one quarantined
+    assert not any("c1" in ids.split(",") for _, ids in batches["score"] + batches["tally"])
+    assert not any("c3" in ids.split(",") for _, ids in batches["tally"])
+
+
+@pytest.mark.slow
+def test_without_fusion_frames_travel_between_actors(local_ray: None) -> None:
+    """The control for the test above: one pool per stage ships decode's frames back through the driver."""
+    with (
+        RayRunner(max_actors_per_stage=1, fuse=False) as runner,
+        pytest.raises(TypeError, match="decoded frames left the worker"),
+    ):
+        runner.run(signal_stages(), clips(["ok0"]))
