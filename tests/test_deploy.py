@@ -79,3 +79,33 @@ def test_trainjob_example_is_multi_node_gpu_and_uses_the_base_settings() -> None
     assert {"name": "settings", "configMap": {"name": gen["name"]}} in pod["volumes"]
     assert {e["valueFrom"]["secretKeyRef"]["name"] for e in trainer["env"] if "valueFrom" in e} == {"vidforge-s3"}
     assert tj["metadata"]["namespace"] == yaml.safe_load((K8S / "kustomization.yaml").read_text())["namespace"]
+
+
+RAYCLUSTER = ROOT / "k8s" / "ray" / "raycluster.yaml"
+
+
+def test_raycluster_matches_the_documented_address_and_shares_scratch() -> None:
+    import kubernetes_validate
+
+    pvc, cluster = _docs(RAYCLUSTER)
+    assert cluster["apiVersion"] == "ray.io/v1" and cluster["kind"] == "RayCluster"
+    # KubeRay names the head service <name>-head-svc; docs/RAY.md gives the client address on port 10001
+    address = f"ray://{cluster['metadata']['name']}-head-svc.{cluster['metadata']['namespace']}.svc:10001"
+    assert address in (ROOT / "docs" / "RAY.md").read_text()
+    head = cluster["spec"]["headGroupSpec"]["template"]
+    assert {"name": "client", "containerPort": 10001} in head["spec"]["containers"][0]["ports"]
+    namespace = yaml.safe_load((K8S / "kustomization.yaml").read_text())["namespace"]
+    assert cluster["metadata"]["namespace"] == pvc["metadata"]["namespace"] == namespace
+    templates = [head] + [g["template"] for g in cluster["spec"]["workerGroupSpecs"]]
+    version = kubernetes_validate.latest_version()
+    kubernetes_validate.validate(pvc, version, strict=True)
+    for template in templates:  # every Ray pod: a valid core/v1 pod, same scratch claim at the same path
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": template["spec"]}
+        kubernetes_validate.validate(pod, version, strict=True)
+        spec = template["spec"]
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"]
+                  if "persistentVolumeClaim" in v}
+        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+        assert claims == {"scratch": pvc["metadata"]["name"]} and mounts["scratch"] == "/scratch"
+        assert {"secretRef": {"name": "vidforge-s3"}} in spec["containers"][0]["envFrom"]
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
