@@ -50,13 +50,18 @@ def to_hsv(frames: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frames.reshape(n * h, w, 3), cv2.COLOR_RGB2HSV).reshape(n, h, w, 3)
 
 
+def _mean_absdiff(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-frame mean of ``|x - y|`` over ``(K, H, W, 3)`` uint8 stacks, exact (uint8 max - min, integer sums)."""
+    diff = np.maximum(x, y)
+    diff -= np.minimum(x, y)
+    return (diff.reshape(len(x), -1).sum(axis=1, dtype=np.uint32) / diff[0].size).astype(np.float32)
+
+
 def pair_content(hsv: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean absolute HSV difference between frames ``a[k]`` and ``b[k]`` for every k (float32)."""
     out = np.empty(len(a), np.float32)
     for lo in range(0, len(a), _CHUNK):
-        x = hsv[a[lo : lo + _CHUNK]].astype(np.int16)
-        y = hsv[b[lo : lo + _CHUNK]].astype(np.int16)
-        out[lo : lo + _CHUNK] = np.abs(x - y).mean(axis=(1, 2, 3))
+        out[lo : lo + _CHUNK] = _mean_absdiff(hsv[a[lo : lo + _CHUNK]], hsv[b[lo : lo + _CHUNK]])
     return out
 
 
@@ -64,24 +69,29 @@ def content_scores(hsv: np.ndarray, stride: int) -> np.ndarray:
     """``score[i]`` = content difference of frames ``i - stride`` and ``i`` (0 for ``i < stride``)."""
     n = len(hsv)
     scores = np.zeros(n, np.float32)
-    if n > stride:
-        idx = np.arange(stride, n)
-        scores[stride:] = pair_content(hsv, idx - stride, idx)
+    for lo in range(stride, n, _CHUNK):  # contiguous slices: no gather copies
+        hi = min(n, lo + _CHUNK)
+        scores[lo:hi] = _mean_absdiff(hsv[lo - stride : hi - stride], hsv[lo:hi])
     return scores
+
+
+#: Per-channel lookup tables: a pixel's joint HSV bin is ``_LUT_H[h] + _LUT_S[s] + _LUT_V[v]`` (0..127).
+_LUT_H = ((np.arange(256) * _BINS[0]) // 180 * _BINS[1] * _BINS[2]).astype(np.uint8)
+_LUT_S = (((np.arange(256) * _BINS[1]) >> 8) * _BINS[2]).astype(np.uint8)
+_LUT_V = ((np.arange(256) * _BINS[2]) >> 8).astype(np.uint8)
 
 
 def histograms(hsv: np.ndarray) -> np.ndarray:
     """Normalised joint HSV histograms, ``(N, 128)`` float32, by one ``bincount`` over the array."""
     n = len(hsv)
     hb, sb, vb = _BINS
-    if n == 0:
-        return np.zeros((0, hb * sb * vb), np.float32)
-    h = (hsv[..., 0].astype(np.int32) * hb) // 180
-    s = (hsv[..., 1].astype(np.int32) * sb) >> 8
-    v = (hsv[..., 2].astype(np.int32) * vb) >> 8
-    bins = (h * sb + s) * vb + v
     nbins = hb * sb * vb
-    flat = (bins.reshape(n, -1) + np.arange(n, dtype=np.int32)[:, None] * nbins).ravel()
+    if n == 0:
+        return np.zeros((0, nbins), np.float32)
+    bins = _LUT_H[hsv[..., 0]]
+    bins += _LUT_S[hsv[..., 1]]
+    bins += _LUT_V[hsv[..., 2]]
+    flat = (bins.reshape(n, -1) + np.arange(0, n * nbins, nbins, dtype=np.int32)[:, None]).ravel()
     counts = np.bincount(flat, minlength=n * nbins).reshape(n, nbins).astype(np.float32)
     return counts / bins[0].size
 
