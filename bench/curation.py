@@ -27,16 +27,16 @@ import argparse
 import copy
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.builders import build_stages
 from curation.config import CurationConfig, load_config
+from curation.fusion import GroupWorker
 from curation.items import ClipItem, Item
 from curation.pipeline import source_items
-from curation.runner import SequentialRunner, release_frames, run_stage
+from curation.runner import SequentialRunner, frames_last_used
 from curation.stages.base import Stage
 from curation.synthetic import cut_specs, demo_specs, write_video
 from vidforge.store import LocalStore
@@ -84,18 +84,18 @@ def written_clips(config: CurationConfig, paths: list[Path], workdir: Path) -> t
     return signal, clips
 
 
-def run(stages: list[Stage], clips: list[ClipItem], batch: int) -> tuple[dict[str, float], list[ClipItem]]:
-    """Seconds per stage to run ``stages`` over fresh copies of ``clips`` (stages already set up)."""
+def run(worker: GroupWorker, clips: list[ClipItem], batch: int) -> tuple[dict[str, float], list[ClipItem]]:
+    """Seconds per stage to run ``worker``'s (already set up) stages over fresh copies of ``clips``."""
     items: list[Item] = copy.deepcopy(list[Item](clips))
-    seconds: dict[str, float] = {}
-    for stage in stages:
-        start = time.perf_counter()
-        todo = [it for it in items if it.kept and isinstance(it, stage.consumes)]
-        for i in range(0, len(todo), batch):
-            run_stage(stage, todo[i : i + batch])
-        seconds[stage.name] = time.perf_counter() - start
-    release_frames(items)
-    return seconds, [it for it in items if isinstance(it, ClipItem)]
+    release = frames_last_used(worker.stages)
+    seconds = dict.fromkeys((s.name for s in worker.stages), 0.0)
+    done: list[Item] = []
+    for i in range(0, len(items), batch):
+        out, reports = worker.process(items[i : i + batch], release_after=release)
+        done += out
+        for stage, report in zip(worker.stages, reports, strict=True):
+            seconds[stage.name] += report.seconds
+    return seconds, [it for it in done if isinstance(it, ClipItem)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,10 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         config = load_config(overrides=tiny_models(work / "models"))
         signal, clips = written_clips(config, sources(work / "src", size), work)  # type: ignore[arg-type]
-        once = signal
-        each = [s for s in signal if s.name != "frames"]
-        for stage in signal:
-            stage.setup()
+        once = GroupWorker(signal)
+        each = GroupWorker([s for s in signal if s.name != "frames"])
+        once.setup()  # the same stage objects: set up once, outside the timing
         batch = config.pipeline.batch_size
         run(once, clips[:2], batch)  # warm-up: lazy imports, first inference
         best = {"once": float("inf"), "each": float("inf")}

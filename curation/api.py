@@ -21,19 +21,14 @@ def curate_task(
     Returns the published ``dataset.json`` content (counts, motion-bucket edges,
     config, code version) — small enough for XCom.
     """
-    from curation.config import deep_merge, load_config
+    from curation.config import load_config
     from curation.pipeline import curate
-    from vidforge.settings import get_settings
+    from vidforge.settings import get_settings, nest_dotted
     from vidforge.store import open_store
 
-    nested: dict[str, Any] = {}
-    for key, value in (overrides or {}).items():  # "a.b": v → {"a": {"b": v}}, values kept as given
-        for part in reversed(key.split(".")):
-            value = {part: value}
-        nested = deep_merge(nested, value)
     settings = get_settings()
     info = curate(
         sources, store=open_store(settings.store), name=dataset, version=version,
-        config=load_config(profile or None, nested), progress=False,
+        config=load_config(profile or None, nest_dotted(overrides or {})), progress=False,
     )
     return asdict(info)

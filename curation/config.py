@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vidforge.settings import deep_merge
+
 #: The default profile, relative to the repository root.
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "curation" / "default.yaml"
 
@@ -282,17 +284,6 @@ class CurationConfig(_Frozen):
     pipeline: PipelineConfig = PipelineConfig()
     ray: RayConfig = RayConfig()
     validation: ValidationConfig = ValidationConfig()
-
-
-def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A new dict: ``overrides`` merged into ``base`` recursively (dicts merge, other values replace)."""
-    out = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def load_config(

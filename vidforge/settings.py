@@ -10,6 +10,7 @@ under ``home`` (SQLite registry, local-directory object store).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -114,23 +115,42 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: ``overrides`` merged into ``base`` recursively (dicts merge, other values replace)."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1, "a": {"c": 2}}`` → ``{"a": {"b": 1, "c": 2}}``: dotted keys become nested
+    dicts, merged in order (later keys win); values are kept as given."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        out = deep_merge(out, value)
+    return out
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``["registry.db_url=sqlite://", "log_json=true"]`` into a nested dict.
+    """Turn ``["registry.db_url=sqlite://", "log_json=true"]`` into a nested dict (values stay strings).
 
     Raises:
         ValueError: a pair has no ``=`` or an empty key.
     """
-    out: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"override must look like key=value or key.sub=value, got {pair!r}")
-        node = out
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return out
+        flat.pop(key.strip(), None)  # a repeated key counts where it was last given
+        flat[key.strip()] = value
+    return nest_dotted(flat)
 
 
 def get_settings(

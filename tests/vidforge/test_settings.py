@@ -60,3 +60,11 @@ def test_parse_overrides_rejects_malformed(bad: str) -> None:
 
 def test_parse_overrides_nests_dotted_keys() -> None:
     assert parse_overrides(["a.b.c=1", "a.d=x=y", "e=2"]) == {"a": {"b": {"c": "1"}, "d": "x=y"}, "e": "2"}
+
+
+def test_nest_dotted_merges_dotted_and_nested_keys_in_order() -> None:
+    from vidforge.settings import nest_dotted
+
+    got = nest_dotted({"a.b": 1, "a": {"c": None}, "x.y.z": [1]})
+    assert got == {"a": {"b": 1, "c": None}, "x": {"y": {"z": [1]}}}  # values keep their types
+    assert nest_dotted({"p.q": 1, "p": 2}) == {"p": 2}  # a later plain value replaces the dict
