@@ -55,7 +55,7 @@ class CutsConfig(_Frozen):
     mode: Literal["cascade", "learned", "fused"] = "cascade"
     detectors: tuple[DetectorConfig, ...] = (DetectorConfig(),)
     analysis_size: tuple[int, int] = (48, 27)
-    decode_threads: int = Field(1, ge=0)
+    decode_threads: int = Field(0, ge=0)
     merge_within: int = Field(2, ge=0)
     flash_frames: int = Field(4, ge=0)
     flash_ratio: float = Field(0.5, ge=0)

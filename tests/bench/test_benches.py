@@ -25,6 +25,7 @@ def _run(script: str, *args: str) -> dict[str, str]:
 def test_cuts_bench_scores_every_detector() -> None:
     result = _run("cuts.py", "--repeats", "1")
     assert float(result["f1_vidforge"]) == 1.0  # the default detector finds every cut of the bench videos
+    assert float(result["f1_long_vidforge"]) == 1.0  # ... and of the 40-s 640x360 video
     assert 0.0 < float(result["f1_content"]) <= 1.0 and float(result["speedup_vs_content"]) > 0
 
 
