@@ -39,8 +39,8 @@ def build_stages(config: CurationConfig, work_dir: str | Path, store: ObjectStor
         ClipStage(config.clip, Path(work_dir) / "clips", config.split.min_clip_s),
         FramesStage(config.frames, config.motion),
         MotionStage(config.motion, config.frames),
-        TextStage(config.text, config.frames, config.motion, store.settings()),
-        CaptionStage(config.captions, config.frames, config.motion, store.settings()),
+        TextStage(config.text, config.frames, store=store.settings()),
+        CaptionStage(config.captions, config.frames, store=store.settings()),
         *clip_score_stages(config, store),
         FilterStage(config.filter),
         UploadStage(store.settings(), prefix),
@@ -54,4 +54,4 @@ def clip_score_stages(config: CurationConfig, store: ObjectStore) -> list[Stage]
     """
     if not config.clip_scores.model:
         return []
-    return [ClipScoreStage(config.clip_scores, config.frames, config.motion, store.settings())]
+    return [ClipScoreStage(config.clip_scores, config.frames, store=store.settings())]

@@ -12,6 +12,9 @@ The :class:`~curation.stages.frames.FramesStage` stores the result on
 that object, or — when no frames stage ran (a profile without it, or the
 ``bench/curation.py`` baseline) — decodes just what the calling stage needs,
 inside :func:`decode_errors`, which turns decode failures into the clip's quarantine codes.
+Only the flow pairs depend on the motion settings, so ``motion`` is a keyword
+argument that only a request for :data:`FLOW` needs (the motion and frames stages
+pass it; the key/sampled-frame consumers do not).
 The frames stage's last consumer releases them (``release_frames``) so
 they do not travel to the filter and upload stages.
 """
@@ -109,18 +112,43 @@ def _short(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _flow_settings(want: frozenset[str], motion: MotionConfig | None) -> MotionConfig | None:
+    """The motion settings the flow pairs use: ``motion`` when ``want`` asks for :data:`FLOW`, else None.
+
+    Raises:
+        ValueError: :data:`FLOW` is in ``want`` but ``motion`` is None.
+    """
+    if FLOW not in want:
+        return None
+    if motion is None:
+        raise ValueError(f"decoding {FLOW!r} frames needs the motion settings (sample_fps, short_side): "
+                         "pass motion=MotionConfig(...)")
+    return motion
+
+
 def decode_clip_frames(
     path: str | Path,
     fps: float,
     frames: FramesConfig,
-    motion: MotionConfig,
     want: frozenset[str] = ALL,
+    *,
+    motion: MotionConfig | None = None,
 ) -> ClipFrames:
     """Decode the clip at ``path`` once and keep the frames ``want`` asks for.
 
+    Args:
+        path: the clip file.
+        fps: its frame rate (spaces the flow pairs).
+        frames: key/sampled frame settings (``max_side``, ``video_frames``, ``decode_threads``).
+        want: the parts to keep (a subset of :data:`ALL`; default: all of them, so ``motion`` is needed).
+        motion: flow-pair settings (``sample_fps``, ``short_side``); required when :data:`FLOW` is in
+            ``want``, ignored otherwise.
+
     Raises:
+        ValueError: :data:`FLOW` is in ``want`` and no ``motion`` is given (checked before any decoding).
         TooShortError: no frame decodes.
     """
+    flow = _flow_settings(want, motion)
     import av
 
     with av.open(str(path)) as container:
@@ -133,8 +161,9 @@ def decode_clip_frames(
             raise TooShortError(f"{path}: no video frames")
         keys = key_indices(n) if KEY in want else {}
         sampled = sampled_indices(n, frames.video_frames) if SAMPLED in want else []
-        pairs = flow_pairs(n, fps, motion.sample_fps) if FLOW in want else []
+        pairs = flow_pairs(n, fps, flow.sample_fps) if flow is not None else []
         grey_at = set(pairs) | {i + 1 for i in pairs}
+        grey_side = flow.short_side if flow is not None else 0  # read only for grey_at frames
         rgb_at = set(keys.values()) | set(sampled)
         last = max(grey_at | rgb_at, default=-1)
         rgb: dict[int, np.ndarray] = {}
@@ -147,7 +176,7 @@ def decode_clip_frames(
                 rgb[i] = upright(frame.to_ndarray(width=w, height=h, format="rgb24", interpolation="AREA"),
                                  frame.rotation)
             if i in grey_at:
-                w, h = _short(frame.width, frame.height, motion.short_side)
+                w, h = _short(frame.width, frame.height, grey_side)
                 grey[i] = frame.to_ndarray(width=w, height=h, format="gray", interpolation="AREA")
             if i >= last:
                 break
@@ -165,16 +194,26 @@ def decode_clip_frames(
     return out
 
 
-def frames_for(clip: ClipItem, frames: FramesConfig, motion: MotionConfig, want: frozenset[str]) -> ClipFrames:
+def frames_for(clip: ClipItem, frames: FramesConfig, want: frozenset[str], *,
+               motion: MotionConfig | None = None) -> ClipFrames:
     """The clip's decoded frames: ``clip.frames`` when it covers ``want``, else a decode of just ``want``.
 
+    Args:
+        clip: the clip (``clip.frames`` is reused when a frames stage filled it).
+        frames: key/sampled frame settings for a decode of its own.
+        want: the parts the caller reads.
+        motion: flow-pair settings; required when :data:`FLOW` is in ``want`` (even when
+            ``clip.frames`` would cover it, so a missing setting never depends on the profile).
+
     Raises:
+        ValueError: :data:`FLOW` is in ``want`` and no ``motion`` is given.
         TooShortError: no frame decodes.
     """
+    _flow_settings(want, motion)
     have = clip.frames
     if have is not None and want <= have.decoded:
         return have
-    return decode_clip_frames(clip.clip_path, clip.fps, frames, motion, want)
+    return decode_clip_frames(clip.clip_path, clip.fps, frames, want, motion=motion)
 
 
 @contextmanager

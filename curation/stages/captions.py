@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from curation.config import CaptionsConfig, FramesConfig, MotionConfig
+from curation.config import CaptionsConfig, FramesConfig
 from curation.frames import KEY, SAMPLED, ClipFrames, decode_errors, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import ItemError, Resources, Stage
@@ -97,13 +97,11 @@ class TransformersBackend:
     Args:
         config: per-role models and generation settings, batch size, device, threads.
         frames: frame decoding settings (used when no frames stage ran).
-        motion: needed by the frame decoder's signature only.
         store: object-store settings for ``s3://`` model URIs (default: the platform settings).
     """
 
-    def __init__(self, config: CaptionsConfig, frames: FramesConfig, motion: MotionConfig,
-                 store: StoreSettings | None = None) -> None:
-        self.config, self.frames, self.motion, self.store = config, frames, motion, store
+    def __init__(self, config: CaptionsConfig, frames: FramesConfig, store: StoreSettings | None = None) -> None:
+        self.config, self.frames, self.store = config, frames, store
         self.resources = Resources(cpus=1.0, gpus=1.0 if config.device.startswith("cuda") else 0.0)
         self.uses_frames = bool(config.image.model or config.video.model)
         self.want = frozenset({KEY} if config.image.model else set()) | (
@@ -118,7 +116,7 @@ class TransformersBackend:
 
     def _frames(self, clip: ClipItem) -> ClipFrames:
         with decode_errors(clip.clip_path):
-            return frames_for(clip, self.frames, self.motion, self.want)
+            return frames_for(clip, self.frames, self.want)
 
     def caption(self, clips: list[ClipItem]) -> list[Captions]:
         """Read every clip's frames first (a bad clip fails before any generation), then caption in batches.
@@ -148,9 +146,9 @@ class TransformersBackend:
         return [Captions(i, v, s) for i, v, s in zip(images, videos, summaries, strict=True)]
 
 
-#: Builds a backend (settings only, no models) from the captions, frames and motion settings and
-#: the store settings for ``s3://`` model URIs.
-BackendFactory = Callable[[CaptionsConfig, FramesConfig, MotionConfig, "StoreSettings | None"], CaptionBackend]
+#: Builds a backend (settings only, no models) from the captions and frames settings and the
+#: store settings for ``s3://`` model URIs: ``factory(captions, frames, store)``.
+BackendFactory = Callable[[CaptionsConfig, FramesConfig, "StoreSettings | None"], CaptionBackend]
 
 _BACKENDS: dict[str, BackendFactory] = {
     "sidecar": lambda *_: SidecarBackend(),
@@ -174,7 +172,6 @@ class CaptionStage(Stage):
     Args:
         config: backend name and the ``transformers`` backend's settings.
         frames: frame decoding settings (used when no frames stage ran).
-        motion: needed by the frame decoder's signature only.
         store: object-store settings for ``s3://`` model URIs (default: the platform settings).
 
     Raises:
@@ -187,14 +184,14 @@ class CaptionStage(Stage):
     resources: ClassVar[Resources] = Resources(cpus=0.25)
     consumes: ClassVar[type[Item]] = ClipItem
 
-    def __init__(self, config: CaptionsConfig, frames: FramesConfig | None = None,
-                 motion: MotionConfig | None = None, store: StoreSettings | None = None) -> None:
+    def __init__(self, config: CaptionsConfig, frames: FramesConfig | None = None, *,
+                 store: StoreSettings | None = None) -> None:
         if config.backend not in _BACKENDS:
             raise ValueError(f"unknown caption backend {config.backend!r}; known: {backend_names()}")
         self.config = config
         # The backend stores settings here and loads its models in setup(); per instance, the stage
         # declares what that backend needs (a GPU, frames kept alive until this stage).
-        self.backend = _BACKENDS[config.backend](config, frames or FramesConfig(), motion or MotionConfig(), store)
+        self.backend = _BACKENDS[config.backend](config, frames or FramesConfig(), store)
         self.resources = self.backend.resources  # type: ignore[misc]
         self.uses_frames = self.backend.uses_frames  # type: ignore[misc]
         self._ready = False

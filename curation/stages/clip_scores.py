@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from curation.config import ClipScoresConfig, FramesConfig, MotionConfig
+from curation.config import ClipScoresConfig, FramesConfig
 from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import Resources, Stage
@@ -39,7 +39,6 @@ class ClipScoreStage(Stage):
     Args:
         config: model/head locations, batch size, device and threads.
         frames: frame decoding settings (used when no frames stage ran).
-        motion: needed by the frame decoder's signature only.
         store: object-store settings for ``s3://`` model URIs (default: the platform settings).
     """
 
@@ -51,13 +50,12 @@ class ClipScoreStage(Stage):
     consumes: ClassVar[type[Item]] = ClipItem
     uses_frames: ClassVar[bool] = True
 
-    def __init__(self, config: ClipScoresConfig, frames: FramesConfig | None = None,
-                 motion: MotionConfig | None = None, store: StoreSettings | None = None) -> None:
+    def __init__(self, config: ClipScoresConfig, frames: FramesConfig | None = None, *,
+                 store: StoreSettings | None = None) -> None:
         if not config.model:
             raise ValueError("clip_scores.model is not configured")
         self.config = config
         self.frames = frames or FramesConfig()
-        self.motion = motion or MotionConfig()
         self.store = store
         self.scorer: ClipScorer | None = None
 
@@ -80,7 +78,7 @@ class ClipScoreStage(Stage):
         frames = []
         for clip in clips:
             with decode_errors():
-                frames.append(frames_for(clip, self.frames, self.motion, _WANT).key_frames())
+                frames.append(frames_for(clip, self.frames, _WANT).key_frames())
         threads = torch.get_num_threads()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)

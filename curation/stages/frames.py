@@ -33,5 +33,6 @@ class FramesStage(Stage):
         for clip in batch:
             assert isinstance(clip, ClipItem)
             with decode_errors():
-                clip.frames = decode_clip_frames(clip.clip_path, clip.fps, self.config, self.motion, self.want)
+                clip.frames = decode_clip_frames(clip.clip_path, clip.fps, self.config, self.want,
+                                                 motion=self.motion)
         return batch

@@ -55,7 +55,7 @@ def motion_score(path: str | Path, fps: float, config: MotionConfig) -> float:
         ItemError: ``too_short`` when fewer than two frames decode.
     """
     with decode_errors():
-        frames = decode_clip_frames(path, fps, FramesConfig(), config, _WANT)
+        frames = decode_clip_frames(path, fps, FramesConfig(), _WANT, motion=config)
     return flow_score(frames, fps)
 
 
@@ -78,6 +78,6 @@ class MotionStage(Stage):
         for clip in batch:
             assert isinstance(clip, ClipItem)
             with decode_errors():
-                frames = frames_for(clip, self.frames, self.config, _WANT)
+                frames = frames_for(clip, self.frames, _WANT, motion=self.config)
             clip.motion_score = flow_score(frames, clip.fps)
         return batch

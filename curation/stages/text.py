@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from curation.config import FramesConfig, MotionConfig, TextConfig
+from curation.config import FramesConfig, TextConfig
 from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
 from curation.stages.base import Resources, Stage
@@ -175,7 +175,6 @@ class TextStage(Stage):
     Args:
         config: OCR settings (``text:`` of the profile).
         frames: frame decoding settings (used when no frames stage ran).
-        motion: needed by the frame decoder's signature only.
         store: object-store settings for ``s3://`` model URIs (default: the platform settings).
     """
 
@@ -186,11 +185,10 @@ class TextStage(Stage):
     consumes: ClassVar[type[Item]] = ClipItem
     uses_frames: ClassVar[bool] = True
 
-    def __init__(self, config: TextConfig, frames: FramesConfig | None = None,
-                 motion: MotionConfig | None = None, store: StoreSettings | None = None) -> None:
+    def __init__(self, config: TextConfig, frames: FramesConfig | None = None, *,
+                 store: StoreSettings | None = None) -> None:
         self.config = config
         self.frames = frames or FramesConfig()
-        self.motion = motion or MotionConfig()
         self.store = store
         self.engine: Any = None
 
@@ -208,6 +206,6 @@ class TextStage(Stage):
         for clip in batch:
             assert isinstance(clip, ClipItem)
             with decode_errors(clip.clip_path):
-                frames = frames_for(clip, self.frames, self.motion, _WANT)
+                frames = frames_for(clip, self.frames, _WANT)
             clip.text_area = frames_text_area(self.engine, frames.key_frames())
         return batch

@@ -212,7 +212,7 @@ def test_rotated_video_is_recorded_and_its_signal_frames_are_upright(run: Run) -
     with av.open(str(clip)) as c:
         assert next(c.decode(video=0)).rotation == ROTATION_DEG  # the stream copy keeps the display matrix
     cfg = load_config()
-    frames = decode_clip_frames(clip, row.fps, cfg.frames, cfg.motion, frozenset({KEY}))
+    frames = decode_clip_frames(clip, row.fps, cfg.frames, frozenset({KEY}))
     truth = upright_frames()
     for name, index in (("first", 0), ("last", len(truth) - 1)):
         got = frames.key[name]

@@ -1,12 +1,16 @@
-"""Tests of curation/frames.py: :func:`decode_errors` maps decode failures to the clip's quarantine codes."""
+"""Tests of curation/frames.py: :func:`decode_errors` maps decode failures to the clip's quarantine codes;
+the motion settings are needed (and only needed) for flow pairs."""
 
 from __future__ import annotations
 
 import av
 import pytest
 
-from curation.frames import TooShortError, decode_errors
+from curation.config import FramesConfig, MotionConfig
+from curation.frames import ALL, FLOW, KEY, SAMPLED, TooShortError, decode_clip_frames, decode_errors, frames_for
+from curation.items import ClipItem
 from curation.stages.base import ItemError
+from curation.synthetic import GroundTruth
 
 
 @pytest.mark.parametrize("clip_path", [None, "clip.mp4"])
@@ -23,3 +27,24 @@ def test_decode_failures_become_decode_failed_only_with_a_path(error: Exception)
     assert info.value.code == "decode_failed" and str(info.value).startswith("cannot decode clip.mp4: ")
     with pytest.raises(type(error)), decode_errors():
         raise error
+
+
+@pytest.mark.parametrize("want", [frozenset({FLOW}), ALL])
+def test_flow_without_motion_settings_is_a_clear_error_before_any_decode(want: frozenset[str]) -> None:
+    with pytest.raises(ValueError, match="needs the motion settings"):
+        decode_clip_frames("no-such-clip.mp4", 24.0, FramesConfig(), want)
+    clip = ClipItem(clip_id="c", source_id="s", source_uri="u", source_path="s.mp4", span_start=0, span_end=1,
+                    fps=24.0, width=8, height=8, clip_path="no-such-clip.mp4")
+    with pytest.raises(ValueError, match="needs the motion settings"):
+        frames_for(clip, FramesConfig(), want)
+
+
+def test_key_and_sampled_frames_need_no_motion_settings(demo_by_name: dict[str, GroundTruth]) -> None:
+    truth = demo_by_name["fast"]
+    want = frozenset({KEY, SAMPLED})
+    alone = decode_clip_frames(truth.path, truth.fps, FramesConfig(), want)
+    both = decode_clip_frames(truth.path, truth.fps, FramesConfig(), motion=MotionConfig())
+    assert alone.decoded == want and not alone.flow and both.flow
+    for name in ("first", "middle", "last"):
+        assert (alone.key[name] == both.key[name]).all()
+    assert alone.sampled_index == both.sampled_index

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from curation.config import CaptionModelConfig, CaptionsConfig, FramesConfig, MotionConfig, SummaryModelConfig
+from curation.config import CaptionModelConfig, CaptionsConfig, FramesConfig, SummaryModelConfig
 from curation.frames import KEY, SAMPLED, ClipFrames, decode_clip_frames
 from curation.models.captioners import (
     ImageCaptioner,
@@ -47,8 +47,7 @@ def _one_thread() -> Iterator[None]:
 def frames(demo_by_name: dict[str, GroundTruth]) -> ClipFrames:
     """Key frames and 6 sampled frames of a real synthetic video (a pan with text, then other shots)."""
     truth = demo_by_name["fade_text"]
-    return decode_clip_frames(truth.path, truth.fps, FramesConfig(video_frames=6), MotionConfig(),
-                              frozenset({KEY, SAMPLED}))
+    return decode_clip_frames(truth.path, truth.fps, FramesConfig(video_frames=6), frozenset({KEY, SAMPLED}))
 
 
 def _git_image(path: Path) -> Any:

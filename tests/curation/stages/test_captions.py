@@ -128,7 +128,7 @@ def test_transformers_backend_captions_synthetic_clips_with_the_configured_model
     tiny_models: dict[str, str], demo_suite: list[GroundTruth]
 ) -> None:
     config = _transformers(tiny_models)
-    stage = CaptionStage(config, FRAMES, MotionConfig())
+    stage = CaptionStage(config, FRAMES)
     assert stage.uses_frames and stage.resources == Resources(cpus=1.0)
     assert CaptionStage(config.model_copy(update={"device": "cuda"})).resources.gpus == 1.0
     stage.setup()
@@ -138,7 +138,7 @@ def test_transformers_backend_captions_synthetic_clips_with_the_configured_model
     # What the stage wrote is what each model gives on the clip's own frames, in the same batches.
     models = load_caption_models(config)
     assert models.image is not None and models.video is not None and models.summary is not None
-    decoded = [decode_clip_frames(c.clip_path, c.fps, FRAMES, MotionConfig(), frozenset({KEY, SAMPLED})) for c in clips]
+    decoded = [decode_clip_frames(c.clip_path, c.fps, FRAMES, frozenset({KEY, SAMPLED})) for c in clips]
     images = _chunked(models.image, [f.key["middle"] for f in decoded], 3)
     videos = _chunked(models.video, [f.sampled for f in decoded], 3)
     summaries = _chunked(models.summary, list(zip(images, videos, strict=True)), 3)
@@ -147,7 +147,7 @@ def test_transformers_backend_captions_synthetic_clips_with_the_configured_model
     assert images != _chunked(models.image, [f.key["first"] for f in decoded], 3)  # the middle frame matters
     assert all(isinstance(s, str) for s in images + videos + summaries)
     # A fresh worker (models loaded again) writes the same captions.
-    again = CaptionStage(config, FRAMES, MotionConfig())
+    again = CaptionStage(config, FRAMES)
     again.setup()
     copies = [_whole(t) for t in demo_suite]
     again.process(list[Item](copies))
@@ -159,10 +159,10 @@ def test_transformers_backend_captions_synthetic_clips_with_the_configured_model
 def test_transformers_backend_reads_the_frames_stage_output(
     tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth]
 ) -> None:
-    stage = CaptionStage(_transformers(tiny_models, video=False, summary=False), FRAMES, MotionConfig())
+    stage = CaptionStage(_transformers(tiny_models, video=False, summary=False), FRAMES)
     stage.setup()
     clip = _whole(demo_by_name["cuts"])
-    clip.frames = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, MotionConfig())
+    clip.frames = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, motion=MotionConfig())
     clip.frames.key["middle"] = clip.frames.key["first"]  # what the frames stage handed over is what is read
     stage.process([clip])
     captioner = ImageCaptioner.from_pretrained(tiny_models["blip"], GEN)
@@ -173,7 +173,7 @@ def test_transformers_backend_reads_the_frames_stage_output(
 def test_broken_clip_is_quarantined_and_the_batch_goes_on(
     tiny_models: dict[str, str], demo_by_name: dict[str, GroundTruth], tmp_path: Path, mode: str
 ) -> None:
-    stage = CaptionStage(_transformers(tiny_models), FRAMES, MotionConfig())
+    stage = CaptionStage(_transformers(tiny_models), FRAMES)
     stage.setup()
     good = _whole(demo_by_name["fast"])
     bad = _whole(demo_by_name["fast"])
@@ -189,12 +189,12 @@ def test_a_role_without_a_model_takes_the_sidecar_and_the_summary_the_merge_rule
 ) -> None:
     truth = demo_by_name["fade_text"]
     shot = max(truth.shots, key=lambda s: s.end_frame - s.start_frame)
-    stage = CaptionStage(_transformers(tiny_models, image=False, summary=False), FRAMES, MotionConfig())
+    stage = CaptionStage(_transformers(tiny_models, image=False, summary=False), FRAMES)
     stage.setup()
     clip = _whole(truth)
     stage.process([clip])
     video = VideoCaptioner.from_pretrained(tiny_models["git"], GEN)
-    sampled = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, MotionConfig(), frozenset({SAMPLED})).sampled
+    sampled = decode_clip_frames(clip.clip_path, clip.fps, FRAMES, frozenset({SAMPLED})).sampled
     assert clip.caption_image == shot.caption_image
     assert clip.caption_video == video([sampled])[0]
     assert clip.caption_summary == merge_captions(shot.caption_image, clip.caption_video)
@@ -213,7 +213,7 @@ def test_sidecar_stays_the_default_and_reads_no_frames(tmp_path: Path) -> None:
     assert stages[frames_last_used(stages)] is captions
     backend = captions.backend
     assert isinstance(backend, TransformersBackend)
-    assert (backend.frames, backend.motion, backend.store) == (config.frames, config.motion, store.settings())
+    assert (backend.frames, backend.store) == (config.frames, store.settings())
     copy = pickle.loads(pickle.dumps(captions))  # travels to a Ray worker before setup()
     assert copy.uses_frames and copy.backend.config == config.captions
 
@@ -234,7 +234,7 @@ def test_built_pipeline_captions_its_written_clips_with_the_models(
     models = load_caption_models(config.captions)
     assert models.image is not None and models.video is not None and models.summary is not None
     for clip in clips:
-        frames = decode_clip_frames(clip.clip_path, clip.fps, config.frames, config.motion, frozenset({KEY, SAMPLED}))
+        frames = decode_clip_frames(clip.clip_path, clip.fps, config.frames, frozenset({KEY, SAMPLED}))
         image, video = models.image([frames.key["middle"]])[0], models.video([frames.sampled])[0]
         assert (clip.caption_image, clip.caption_video, clip.caption_summary) == (
             image, video, models.summary([(image, video)])[0])

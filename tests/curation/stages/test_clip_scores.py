@@ -47,7 +47,7 @@ def _stage(config: ClipScoresConfig) -> ClipScoreStage:
 
 
 def _expected(scorer: ClipScorer, path: str, caption: str) -> tuple[float | None, float | None]:
-    frames = decode_clip_frames(path, 24.0, FramesConfig(), MotionConfig(), frozenset({"key"}))
+    frames = decode_clip_frames(path, 24.0, FramesConfig(), frozenset({"key"}))
     [s] = scorer.score([frames.key_frames()], [caption])
     return s.aesthetic, s.similarity
 

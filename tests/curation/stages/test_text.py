@@ -110,7 +110,7 @@ def test_frames_stage_and_own_decode_give_the_same_area(stage: TextStage,
 
 def test_min_score_drops_low_scoring_boxes(stage: TextStage, clips: dict[str, tuple[ClipItem, float]]) -> None:
     clip, _ = clips["BIG SUMMER SALE"]
-    frames = decode_clip_frames(clip.clip_path, clip.fps, FramesConfig(), MotionConfig(), frozenset({KEY}))
+    frames = decode_clip_frames(clip.clip_path, clip.fps, FramesConfig(), frozenset({KEY}))
     engines = []
     for min_score in (0.3, 0.99):  # around the default (0.5, the module's stage)
         other = TextStage(TextConfig(min_score=min_score))
