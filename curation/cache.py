@@ -28,15 +28,25 @@ treats a mismatch as a miss.
   the same bytes at two URIs keep two entries (their clip ids differ).
 
 Transient decoded ``frames`` are not stored.
+
+Every config or curation-code change starts a new ``<config_hash>/`` tree (a
+*generation*) and nothing deletes the old ones while curating: a generation is
+listed by :func:`cache_generations` and deleted by :func:`prune_cache`, which
+``vidforge curate-cache-prune`` runs (default: keep only the generation the given
+profile would use now; ``--keep HASH`` keeps more, ``--all`` keeps none,
+``--dry-run`` deletes nothing). The current hash includes the digest of the
+*installed* curation code, so prune from the same code version that curates, and
+not while a run with another configuration is writing its entries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,10 +168,14 @@ class SourceCache:
         ``source_path`` is the current one (a fetched source lives in a new temp dir each run).
         """
         entry = self.entry(source.source_id, content)
-        if not self.store.exists(f"{entry}/{MARKER}"):
+        try:
+            files: dict[str, str] = json.loads(self.store.get_bytes(f"{entry}/{MARKER}"))["files"]
+            data = self.store.get_bytes(f"{entry}/{ITEMS}")
+        except FileNotFoundError:  # no entry, or one pruned or deleted while it was being read
             return None
-        files: dict[str, str] = json.loads(self.store.get_bytes(f"{entry}/{MARKER}"))["files"]
-        data = self.store.get_bytes(f"{entry}/{ITEMS}")
+        except (KeyError, TypeError, ValueError) as e:
+            log.warning("cache marker unreadable, re-processing", entry=entry, error=repr(e))
+            return None
         if hashlib.sha256(data).hexdigest() != files.get(ITEMS):
             log.warning("cache entry damaged, re-processing", entry=entry, file=ITEMS)
             return None
@@ -222,3 +236,120 @@ def open_cache(store: ObjectStore, config: CurationConfig) -> SourceCache | None
     if not config.pipeline.resume:
         return None
     return SourceCache(store, config.pipeline.cache_prefix, config_hash(config))
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheGeneration:
+    """One ``<prefix>/<config_hash>/`` tree, as :func:`cache_generations` found it.
+
+    Attributes:
+        config_hash: the tree's name (a :func:`config_hash`).
+        entries: source entries (``<content_hash>/<source_id>/`` directories) holding any object.
+        complete: entries holding a :data:`MARKER`.
+        objects: objects in the tree (every file of every entry, complete or not).
+        newest: the latest ``written_at`` among its readable markers (None when there is none).
+    """
+
+    config_hash: str
+    entries: int
+    complete: int
+    objects: int
+    newest: datetime | None
+
+
+def _cache_prefix(prefix: str) -> str:
+    prefix = prefix.strip("/")
+    if not prefix:  # an empty prefix would make every top-level key of the store a "generation"
+        raise ValueError("the cache prefix must not be empty")
+    return prefix
+
+
+def _written_at(store: ObjectStore, key: str) -> datetime | None:
+    """The marker's ``written_at`` (None when it cannot be read or parsed)."""
+    try:
+        when = datetime.fromisoformat(json.loads(store.get_bytes(key))["written_at"])
+    except (FileNotFoundError, KeyError, TypeError, ValueError) as e:  # a marker deleted since the listing, or damaged
+        log.warning("cache marker unreadable", key=key, error=repr(e))
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # naive: comparable with the rest
+
+
+def cache_generations(store: ObjectStore, prefix: str) -> list[CacheGeneration]:
+    """Every generation under ``prefix`` in ``store``, newest first (those without a marker last, by hash).
+
+    Derived from one listing of ``prefix`` plus one read per marker. An object directly under
+    ``prefix/`` belongs to no generation; one inside a generation but outside any entry counts
+    in its ``objects`` only.
+
+    Raises:
+        ValueError: ``prefix`` is empty.
+    """
+    prefix = _cache_prefix(prefix)
+    objects: dict[str, int] = {}
+    entries: dict[str, set[tuple[str, str]]] = {}
+    markers: dict[str, list[str]] = {}
+    for key in store.list(prefix):
+        parts = key[len(prefix) + 1 :].split("/")
+        if len(parts) < 2:  # an object directly under prefix/ belongs to no generation
+            continue
+        gen = parts[0]
+        objects[gen] = objects.get(gen, 0) + 1
+        entries.setdefault(gen, set())
+        if len(parts) >= 4:
+            entries[gen].add((parts[1], parts[2]))
+            if len(parts) == 4 and parts[3] == MARKER:
+                markers.setdefault(gen, []).append(key)
+    generations = []
+    for gen in objects:
+        times = [t for t in (_written_at(store, k) for k in markers.get(gen, [])) if t is not None]
+        generations.append(CacheGeneration(config_hash=gen, entries=len(entries[gen]),
+                                           complete=len(markers.get(gen, [])), objects=objects[gen],
+                                           newest=max(times, default=None)))
+    dated = sorted((g for g in generations if g.newest is not None), key=lambda g: (g.newest, g.config_hash),
+                   reverse=True)
+    return dated + sorted((g for g in generations if g.newest is None), key=lambda g: g.config_hash)
+
+
+def prune_cache(
+    store: ObjectStore,
+    prefix: str,
+    keep: Collection[str],
+    dry_run: bool = False,
+    generations: Sequence[CacheGeneration] | None = None,
+) -> list[CacheGeneration]:
+    """Delete every generation under ``prefix`` whose hash is not in ``keep``; return those (to be) deleted.
+
+    Only ``<prefix>/<hash>/`` trees are deleted; nothing outside ``prefix/`` (nor an object
+    directly under it) is touched. A generation being written while it is deleted may keep
+    the objects written after the listing (harmless: an entry is complete only with its marker).
+
+    Args:
+        keep: config hashes to keep (e.g. ``{config_hash(config)}``; empty: delete every generation).
+        dry_run: delete nothing, only report what would go.
+        generations: what :func:`cache_generations` returned for ``store`` and ``prefix``
+            (default: list them now), so that a caller that shows them deletes exactly those.
+
+    Raises:
+        ValueError: ``prefix`` is empty.
+    """
+    prefix = _cache_prefix(prefix)
+    if generations is None:
+        generations = cache_generations(store, prefix)
+    doomed = [g for g in generations if g.config_hash not in keep]
+    for g in doomed:
+        if not dry_run:
+            deleted = store.delete_prefix(f"{prefix}/{g.config_hash}")
+            _remove_empty_dirs(store.local_path(f"{prefix}/{g.config_hash}"))
+            log.info("cache generation pruned", prefix=prefix, config_hash=g.config_hash, objects=deleted)
+    return doomed
+
+
+def _remove_empty_dirs(root: Path | None) -> None:
+    """Remove the directories left empty below (and at) ``root`` on a local store (keys are files only)."""
+    if root is None or not root.is_dir():
+        return
+    for path in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: e.g. a write in progress
+            path.rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()

@@ -1,7 +1,8 @@
 """Curation commands; the top-level typer CLI (``vidforge.cli.COMMANDS``) mounts them.
 
 ``vidforge synth OUT_DIR`` → :func:`synth`, ``vidforge cuts VIDEO`` → :func:`cuts`,
-``vidforge curate SOURCES... --name --version`` → :func:`curate`. Their signatures
+``vidforge curate SOURCES... --name --version`` → :func:`curate`, ``vidforge
+curate-cache-prune`` → :func:`curate_cache_prune`. Their signatures
 are what typer shows; each delegates to a ``run_*`` function that takes the
 console (and store) explicitly, which is what tests call. Heavy imports (PyAV,
 OpenCV, PySceneDetect) happen inside the functions.
@@ -9,6 +10,7 @@ OpenCV, PySceneDetect) happen inside the functions.
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from curation.cache import CacheGeneration
     from vidforge.dataset import DatasetInfo
     from vidforge.store import ObjectStore
 
@@ -138,6 +141,61 @@ def run_curate(
     return info
 
 
+def run_cache_prune(
+    store: ObjectStore,
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    keep: list[str] | None = None,
+    all_: bool = False,
+    dry_run: bool = False,
+    console: Console | None = None,
+) -> list[CacheGeneration]:
+    """Prune the resume cache (``pipeline.cache_prefix`` of the profile) in ``store``, print what it held.
+
+    Keeps the generation the profile (plus ``overrides``) would use now, unless ``all_``, and
+    every hash in ``keep``; returns the generations removed (or, with ``dry_run``, to be removed).
+
+    Raises:
+        ValueError: an override is not ``key=value``.
+        pydantic.ValidationError: an overridden key is unknown or its value invalid.
+    """
+    from curation.cache import cache_generations, config_hash, prune_cache
+    from curation.config import load_config
+    from vidforge.settings import parse_overrides
+
+    console = console or Console()
+    config = load_config(config_file, parse_overrides(overrides or []))
+    prefix = config.pipeline.cache_prefix.strip("/")
+    current = config_hash(config)
+    kept = set(keep or []) | (set() if all_ else {current})
+    generations = cache_generations(store, prefix)
+    removed = prune_cache(store, prefix, kept, dry_run=dry_run, generations=generations)
+    gone = {g.config_hash for g in removed}
+    where = store.uri(prefix)
+    if not generations:
+        console.print(f"no cache generations under {where}", highlight=False)
+        return removed
+    table = Table(title=f"curation cache {where}" + (" (dry run)" if dry_run else ""), show_edge=False)
+    table.add_column("config hash", no_wrap=True)
+    for col in ("entries", "complete", "objects"):
+        table.add_column(col, justify="right", min_width=5)
+    table.add_column("newest (UTC)")
+    table.add_column("status", no_wrap=True)
+    for g in generations:  # fits 80 columns
+        status = (("to remove" if dry_run else "removed") if g.config_hash in gone
+                  else "current" if g.config_hash == current and not all_ else "kept")
+        newest = g.newest.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if g.newest else "-"
+        table.add_row(g.config_hash, str(g.entries), str(g.complete), str(g.objects), newest, status)
+    console.print(table)
+    for h in sorted(set(keep or []) - {g.config_hash for g in generations}):
+        console.print(f"--keep {h}: no such generation", highlight=False)
+    verb = "would remove" if dry_run else "removed"
+    console.print(f"{verb} {len(removed)} of {len(generations)} generation(s), "
+                  f"{sum(g.objects for g in removed)} object(s); kept {len(generations) - len(removed)}"
+                  + ("" if all_ else f" (current config hash {current})"), highlight=False)
+    return removed
+
+
 def synth(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the videos and sidecars into.")],
     seed: Annotated[int, typer.Option(help="Seed of textures and colours.")] = 0,
@@ -174,3 +232,31 @@ def curate(
     except ManifestValidationError as exc:  # a readable report, not a traceback; exit status 1
         Console(stderr=True).print(f"[bold red]not published:[/] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from exc
+
+
+def curate_cache_prune(
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="Curation profile YAML (default: configs/curation/default.yaml).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a profile key, as for curate (repeatable).")
+    ] = None,
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="Also keep this config hash (repeatable).")
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Do not keep the current generation (only --keep ones).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would be removed.")] = False,
+) -> None:
+    """Delete old generations of the curation resume cache in the configured object store.
+
+    A generation is one config hash's tree (any profile or curation-code change starts a new one);
+    by default the one the profile (plus --set overrides) would use now is kept. The hash includes
+    the installed curation code: prune with the code that curates.
+    """
+    from vidforge.settings import get_settings
+    from vidforge.store import open_store
+
+    run_cache_prune(open_store(get_settings().store), config_file=profile, overrides=set_, keep=keep,
+                    all_=all_, dry_run=dry_run)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("curation.cli:synth", "Write synthetic test videos with known ground truth."),
     "cuts": ("curation.cli:cuts", "Detect shot cuts in a video (first frame of each new shot)."),
     "curate": ("curation.cli:curate", "Curate videos into a versioned dataset."),
+    "curate-cache-prune": ("curation.cli:curate_cache_prune", "Delete old generations of the curation resume cache."),
     "train": ("training.cli:train", "Train one stage, or all three, on a dataset version."),
     "evaluate": ("evaluation.cli:evaluate", "Evaluate a trained run, gate it, write the report."),
     "registry": ("services.registry.cli:app", "Model registry: versions, aliases, approvals, audit."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,20 +12,23 @@ from curation.cache import (
     ITEMS,
     MARKER,
     NOT_PER_SOURCE,
+    CacheGeneration,
     SourceCache,
+    cache_generations,
     config_hash,
     content_hash,
     item_from_record,
     item_record,
     open_cache,
     per_source_config,
+    prune_cache,
 )
 from curation.config import CurationConfig, MotionConfig, load_config
 from curation.items import ClipItem, SourceItem
 from curation.sidecar import sidecar_path
 from curation.synthetic import ShotSpec, VideoSpec, write_video
 from vidforge.dataset import Status
-from vidforge.store import LocalStore
+from vidforge.store import LocalStore, ObjectStore, S3Store
 
 
 @pytest.fixture
@@ -124,6 +128,11 @@ def test_an_entry_restores_items_and_clip_files_only_when_complete_and_intact(tm
     store.delete(f"{entry}/{MARKER}")
     assert store.exists(f"{entry}/{ITEMS}") and cache.load(source, digest, tmp_path / "r3") is None
     assert cache.load(source, digest.replace(digest[0], "x", 1), tmp_path / "r4") is None
+    cache.save(source, clips, digest)
+    store.delete(f"{entry}/{ITEMS}")  # the marker stayed but its entry went (e.g. pruned mid-read): a miss
+    assert cache.load(source, digest, tmp_path / "r5") is None
+    store.put_bytes(f"{entry}/{MARKER}", b"{not json")
+    assert cache.load(source, digest, tmp_path / "r6") is None
 
 
 def test_open_cache_follows_the_pipeline_section(tmp_path: Path) -> None:
@@ -131,3 +140,77 @@ def test_open_cache_follows_the_pipeline_section(tmp_path: Path) -> None:
     assert open_cache(store, load_config(overrides={"pipeline": {"resume": False}})) is None
     cache = open_cache(store, load_config(overrides={"pipeline": {"cache_prefix": "x/y"}}))
     assert cache is not None and cache.entry("s", "h") == f"x/y/{cache.config_hash}/h/s"
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return S3Store(f"s3://{request.getfixturevalue('s3_bucket')}/pre", endpoint_url=endpoint)
+
+
+def _stamp(store: ObjectStore, cache: SourceCache, content: str, when: datetime) -> None:
+    """Set the ``written_at`` of an entry's marker (what the listing reports as newest)."""
+    key = f"{cache.entry('s1', content)}/{MARKER}"
+    marker = json.loads(store.get_bytes(key))
+    store.put_bytes(key, json.dumps({**marker, "written_at": when.isoformat()}).encode())
+
+
+def test_prune_deletes_every_generation_not_kept_and_nothing_else(
+    store: ObjectStore, tmp_path: Path, video: Path
+) -> None:
+    prefix = "c/cache"
+    source, clips = _items(tmp_path, video)
+    digest = content_hash(video)
+    old, older, current = (SourceCache(store, prefix, h) for h in ("old", "older", "current"))
+    for cache in (older, old, current):
+        cache.save(source, clips, digest)
+    older.save(source, clips, "other-content")
+    _stamp(store, older, digest, datetime(2024, 1, 1, tzinfo=UTC))
+    _stamp(store, older, "other-content", datetime(2024, 2, 1, tzinfo=UTC))
+    _stamp(store, old, digest, datetime(2024, 3, 1, tzinfo=UTC))
+    store.put_bytes(f"{old.entry('s2', digest)}/{ITEMS}", b"{}")  # an entry whose write never finished
+    store.put_bytes(f"{prefix}/broken/{digest}/s1/{MARKER}", b"not json")  # a damaged marker: complete, undated
+    outside = ["c/cache2/k", "c/other", f"{prefix}/stray.txt", "cache/old/x/s1/complete.json"]
+    for key in outside:
+        store.put_bytes(key, b"keep me")
+
+    gens = cache_generations(store, prefix + "/")
+    now = {g.config_hash: g for g in gens}
+    assert [g.config_hash for g in gens] == ["current", "old", "older", "broken"]  # newest first, undated last
+    assert now["older"] == CacheGeneration("older", entries=2, complete=2, objects=6,
+                                           newest=datetime(2024, 2, 1, tzinfo=UTC))
+    assert now["old"] == CacheGeneration("old", entries=2, complete=1, objects=4,
+                                         newest=datetime(2024, 3, 1, tzinfo=UTC))
+    assert now["broken"] == CacheGeneration("broken", entries=1, complete=1, objects=1, newest=None)
+    assert now["current"].newest is not None and now["current"].newest > datetime(2024, 3, 1, tzinfo=UTC)
+
+    before = store.list()
+    dry = prune_cache(store, prefix, keep={"current"}, dry_run=True)
+    assert [g.config_hash for g in dry] == ["old", "older", "broken"]
+    assert store.list() == before
+
+    assert prune_cache(store, prefix, keep=["current", "absent"]) == dry
+    assert sorted(store.list()) == sorted([*store.list(f"{prefix}/current"), *outside])
+    assert [g.config_hash for g in cache_generations(store, prefix)] == ["current"]
+    restored = current.load(source, digest, tmp_path / "restored")
+    assert restored is not None and [i.item_id for i in restored] == ["s1", "c1", "c2"]
+    assert old.load(source, digest, tmp_path / "gone") is None
+    if isinstance(store, LocalStore):  # no empty directories left behind
+        assert not (store.root / prefix / "old").exists() and (store.root / prefix / "current").is_dir()
+
+    assert [g.config_hash for g in prune_cache(store, prefix, keep=())] == ["current"]
+    assert cache_generations(store, prefix) == [] and sorted(store.list()) == sorted(outside)
+    assert prune_cache(store, "nothing/here", keep=()) == []
+
+
+def test_prune_refuses_an_empty_prefix(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put_bytes("datasets/x/dataset.json", b"{}")
+    for prefix in ("", "/"):
+        with pytest.raises(ValueError, match="prefix"):
+            prune_cache(store, prefix, keep=())
+        with pytest.raises(ValueError, match="prefix"):
+            cache_generations(store, prefix)
+    assert store.list() == ["datasets/x/dataset.json"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from curation.cli import run_curate, run_cuts, run_synth
+from curation.cli import run_cache_prune, run_curate, run_cuts, run_synth
 from vidforge.store import LocalStore
 
 
@@ -119,3 +119,81 @@ def test_curate_reports_a_failed_validation_and_exits_1(tmp_path: Path, monkeypa
     assert "not published" in result.output and "failed validation" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "home" / "store" / "datasets" / "cli" / "v1" / "dataset.json").exists()
+
+
+def _tiny_video(tmp_path: Path) -> Path:
+    from curation.synthetic import ShotSpec, VideoSpec, write_video
+
+    return Path(write_video(VideoSpec(width=96, height=72, shots=(ShotSpec(30, speed=2.0),)), tmp_path / "v.mp4").path)
+
+
+def test_cache_prune_keeps_the_generation_the_profile_uses_now(tmp_path: Path) -> None:
+    from curation.cache import cache_generations, config_hash
+    from curation.config import load_config
+
+    video, store = _tiny_video(tmp_path), LocalStore(tmp_path / "store")
+    snap = ["clip.snap=after"]  # another per-source config: another generation
+    current = config_hash(load_config())
+    other = config_hash(load_config(overrides={"clip": {"snap": "after"}}))
+    run_curate([video], name="c", version="v1", store=store, console=Console(record=True))
+    run_curate([video], name="c", version="v2", store=store, console=Console(record=True), overrides=snap)
+    assert {g.config_hash for g in cache_generations(store, "curation-cache")} == {current, other}
+
+    before, console = store.list(), Console(record=True, width=200)
+    assert [g.config_hash for g in run_cache_prune(store, dry_run=True, console=console)] == [other]
+    text = console.export_text()
+    assert store.list() == before
+    assert "(dry run)" in text and "would remove 1 of 2 generation(s)" in text and f"config hash {current}" in text
+    assert any(other in line and "to remove" in line for line in text.splitlines())
+    assert any(current in line and "current" in line for line in text.splitlines())
+
+    console = Console(record=True, width=200)
+    assert [g.config_hash for g in run_cache_prune(store, overrides=snap, console=console)] == [current]
+    assert "removed 1 of 2 generation(s)" in console.export_text()
+    assert [g.config_hash for g in cache_generations(store, "curation-cache")] == [other]
+    assert store.exists("datasets/c/v1/dataset.json")  # published datasets are not the cache
+    info = run_curate([video], name="c", version="v3", store=store, console=Console(record=True), overrides=snap)
+    assert info.extra["resume"] == {**info.extra["resume"], "restored": 1, "processed": 0}
+
+    console = Console(record=True, width=200)
+    assert run_cache_prune(store, all_=True, keep=[other, "feedfeedfeedfeed"], console=console) == []
+    assert "--keep feedfeedfeedfeed: no such generation" in console.export_text()
+    assert [g.config_hash for g in run_cache_prune(store, all_=True, console=Console(record=True))] == [other]
+    assert store.list("curation-cache") == []
+    console = Console(record=True, width=200)
+    assert run_cache_prune(store, console=console) == []
+    assert "no cache generations under" in console.export_text()
+
+
+def test_cache_prune_command_on_the_top_level_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from curation.cache import cache_generations, config_hash
+    from curation.config import load_config
+    from vidforge.cli import app
+
+    monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner, video = CliRunner(), _tiny_video(tmp_path)
+    for extra in ([], ["--set", "clip.snap=after"]):
+        result = runner.invoke(app, ["curate", str(video), "--name", "c", "--version", "v1", *extra])
+        assert result.exit_code == 0, result.output
+    store = LocalStore(tmp_path / "home" / "store")
+    current = config_hash(load_config())
+    assert len(cache_generations(store, "curation-cache")) == 2
+
+    before = store.list()
+    result = runner.invoke(app, ["curate-cache-prune", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would remove 1 of 2 generation(s)" in result.output and store.list() == before
+
+    result = runner.invoke(app, ["curate-cache-prune"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 of 2 generation(s)" in result.output
+    assert [g.config_hash for g in cache_generations(store, "curation-cache")] == [current]
+
+    result = runner.invoke(app, ["curate-cache-prune", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 of 1 generation(s)" in result.output and store.list("curation-cache") == []
+    result = runner.invoke(app, ["curate-cache-prune", "--set", "pipeline.runner=spark"])
+    assert result.exit_code != 0
