@@ -157,6 +157,8 @@ def _decode(
             container.seek(start, stream=stream, backward=True)  # the keyframe at ``start``
         scaler = VideoReformatter()  # one scaler context, reused across frames
         for frame in container.decode(stream):
+            if segment is not None and frame.pts is None:
+                return []  # cannot be placed in the segment: coming back short makes the caller decode in one pass
             if end is not None and frame.pts >= end:
                 break
             if start is None or frame.pts >= start:  # drops leading pictures of an open GOP
