@@ -13,9 +13,14 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
+
+if TYPE_CHECKING:
+    from vidforge.store import ObjectStore
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -68,3 +73,16 @@ def s3_bucket(s3_endpoint: str) -> Iterator[str]:
         for obj in page.get("Contents", []):
             client.delete_object(Bucket=name, Key=obj["Key"])
     client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    """The same test on both object stores: a LocalStore in ``tmp_path`` and an S3Store under a key prefix
+    of a fresh bucket on the test S3 server (skipped outside CI when no server is reachable)."""
+    from vidforge.store import LocalStore, S3Store
+
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return S3Store(f"s3://{request.getfixturevalue('s3_bucket')}/pre/fix", endpoint_url=endpoint)
+

@@ -28,7 +28,7 @@ from curation.items import ClipItem, SourceItem
 from curation.sidecar import sidecar_path
 from curation.synthetic import ShotSpec, VideoSpec, write_video
 from vidforge.dataset import Status
-from vidforge.store import LocalStore, ObjectStore, S3Store
+from vidforge.store import LocalStore, ObjectStore
 
 
 @pytest.fixture
@@ -142,12 +142,9 @@ def test_open_cache_follows_the_pipeline_section(tmp_path: Path) -> None:
     assert cache is not None and cache.entry("s", "h") == f"x/y/{cache.config_hash}/h/s"
 
 
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    if request.param == "local":
-        return LocalStore(tmp_path / "store")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return S3Store(f"s3://{request.getfixturevalue('s3_bucket')}/pre", endpoint_url=endpoint)
+@pytest.fixture
+def store(any_store: ObjectStore) -> ObjectStore:
+    return any_store
 
 
 def _stamp(store: ObjectStore, cache: SourceCache, content: str, when: datetime) -> None:

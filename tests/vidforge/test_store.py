@@ -7,13 +7,9 @@ from vidforge.settings import StoreSettings
 from vidforge.store import LocalStore, ObjectStore, S3Store, open_store, open_uri
 
 
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    if request.param == "local":
-        return LocalStore(tmp_path / "root")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    bucket = request.getfixturevalue("s3_bucket")
-    return S3Store(f"s3://{bucket}/pre/fix", endpoint_url=endpoint)
+@pytest.fixture
+def store(any_store: ObjectStore) -> ObjectStore:
+    return any_store
 
 
 def test_bytes_roundtrip_and_uri(store: ObjectStore) -> None:

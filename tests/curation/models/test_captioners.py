@@ -30,7 +30,7 @@ from tests.support.tiny_captioners import (
     save_tiny_vit_bert,
 )
 from vidforge.settings import StoreSettings
-from vidforge.store import LocalStore, ObjectStore, S3Store
+from vidforge.store import ObjectStore, S3Store
 
 GEN = CaptionModelConfig(max_new_tokens=6)
 
@@ -79,12 +79,9 @@ def test_image_captions_depend_on_the_image(tmp_path: Path, frames: ClipFrames) 
     assert len({first, middle, last}) > 1
 
 
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    if request.param == "local":
-        return LocalStore(tmp_path / "store")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return S3Store(f"s3://{request.getfixturevalue('s3_bucket')}/models", endpoint_url=endpoint)
+@pytest.fixture
+def store(any_store: ObjectStore) -> ObjectStore:
+    return any_store
 
 
 def test_models_load_from_a_store_uri_like_from_the_directory(store: ObjectStore, tmp_path: Path,
