@@ -41,7 +41,6 @@ not while a run with another configuration is writing its entries.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -339,17 +338,6 @@ def prune_cache(
     for g in doomed:
         if not dry_run:
             deleted = store.delete_prefix(f"{prefix}/{g.config_hash}")
-            _remove_empty_dirs(store.local_path(f"{prefix}/{g.config_hash}"))
             log.info("cache generation pruned", prefix=prefix, config_hash=g.config_hash, objects=deleted)
     return doomed
 
-
-def _remove_empty_dirs(root: Path | None) -> None:
-    """Remove the directories left empty below (and at) ``root`` on a local store (keys are files only)."""
-    if root is None or not root.is_dir():
-        return
-    for path in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):  # not empty: e.g. a write in progress
-            path.rmdir()
-    with contextlib.suppress(OSError):
-        root.rmdir()

@@ -120,9 +120,10 @@ def plan_segments(
         return []
     rank = {pts: i for i, pts in enumerate(order)}
     keys = sorted(rank[pts] for pts, key in packets if key)
+    count = min(parts, n // min_frames)
     bounds = [0]
-    for i in range(1, min(parts, n // min_frames)):
-        target = n * i / min(parts, n // min_frames)
+    for i in range(1, count):
+        target = n * i / count
         at = bisect.bisect_left(keys, target)
         near = min(keys[max(at - 1, 0) : at + 1], key=lambda k: abs(k - target), default=0)
         if near - bounds[-1] >= min_frames and n - near >= min_frames:

@@ -9,6 +9,7 @@ Transient S3 errors are retried (:mod:`vidforge.retry`); a missing key raises
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -177,6 +178,18 @@ class LocalStore(ObjectStore):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``, then the directories that left empty (they are no objects)."""
+        deleted = super().delete_prefix(prefix)
+        base = self._path(prefix)
+        if prefix.strip("/") and base.is_dir():
+            for path in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):  # not empty: e.g. a write in progress
+                    path.rmdir()
+            with contextlib.suppress(OSError):
+                base.rmdir()
+        return deleted
 
 
 class S3Store(ObjectStore):

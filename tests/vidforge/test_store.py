@@ -34,6 +34,8 @@ def test_list_is_recursive_sorted_and_prefix_exact(store: ObjectStore) -> None:
     assert store.list() == ["d/1", "d/2", "d/sub/3", "dd/4", "e"]
     assert store.delete_prefix("d") == 3
     assert store.list() == ["dd/4", "e"]
+    if isinstance(store, LocalStore):  # no empty directories left behind
+        assert not (store.root / "d").exists() and (store.root / "dd").is_dir()
 
 
 def test_dir_roundtrip_preserves_tree(store: ObjectStore, tmp_path: Path) -> None:
