@@ -183,7 +183,7 @@ def decode_clip_frames(
     if decoded == 0:
         raise TooShortError(f"{path}: no frame decodes")
     # A container may claim more frames than decode: fall back to the last decoded one.
-    out = ClipFrames(num_frames=min(n, decoded) if decoded < n else n, decoded=want)
+    out = ClipFrames(num_frames=min(n, decoded), decoded=want)
     if rgb_at:
         have = sorted(rgb)
         nearest = {i: (i if i in rgb else max([j for j in have if j <= i] or have[:1])) for i in rgb_at}
