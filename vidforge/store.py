@@ -309,6 +309,28 @@ def open_uri(uri: str, settings: StoreSettings | None = None) -> tuple[ObjectSto
     raise ValueError(f"unsupported uri scheme {parsed.scheme!r}: {uri}")
 
 
+def fetch_file(uri: str, dest: str | Path, settings: StoreSettings | None = None) -> Path:
+    """A local file holding the object at ``uri`` (the one-file twin of :func:`fetch_dir`).
+
+    A plain path or ``file://`` file is used in place (no copy); anything else is
+    downloaded to the file path ``dest``. Raises:
+        FileNotFoundError: no file at ``uri``.
+    """
+    if not urlparse(uri).scheme:
+        path = Path(uri).expanduser().resolve()
+    else:
+        store, key = open_uri(uri, settings)
+        local = store.local_path(key)
+        if local is None:
+            if not store.exists(key):
+                raise FileNotFoundError(f"no file at {uri}")
+            return store.get_file(key, dest)
+        path = local
+    if not path.is_file():
+        raise FileNotFoundError(f"no file at {uri}")
+    return path
+
+
 def fetch_dir(uri: str, dest: str | Path, settings: StoreSettings | None = None) -> Path:
     """A local directory holding the objects under ``uri``.
 

@@ -87,21 +87,14 @@ def model_file(uri: str, task: str, dest: Path, settings: StoreSettings | None =
     Raises:
         FileNotFoundError: nothing at ``uri``.
     """
-    from vidforge.store import open_uri
+    from vidforge.store import fetch_file
 
     if not uri:
         return shipped_model(task)
-    if not urlparse(uri).scheme:  # a plain path (relative ones too), not percent-encoded
-        path = Path(uri).expanduser().resolve()
-    else:
-        store, key = open_uri(uri, settings)
-        if not store.exists(key):
-            raise FileNotFoundError(f"no {task} model at {uri}")
-        local = store.local_path(key)
-        path = local if local is not None else store.get_file(key, dest / f"{task}_{Path(key).name}")
-    if not path.is_file():
-        raise FileNotFoundError(f"no {task} model at {uri}")
-    return path
+    try:
+        return fetch_file(uri, dest / f"{task}_{Path(urlparse(uri).path).name}", settings)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"no {task} model at {uri}") from e
 
 
 def build_engine(config: TextConfig, settings: StoreSettings | None = None) -> Any:

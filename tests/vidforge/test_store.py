@@ -101,6 +101,20 @@ def test_fetch_dir_uses_local_dirs_in_place_and_downloads_others(store: ObjectSt
         fetch_dir(store.uri("m/none"), tmp_path / "dl2", StoreSettings(s3_endpoint_url=endpoint))
 
 
+def test_fetch_file_uses_local_files_in_place_and_downloads_others(store: ObjectStore, tmp_path: Path) -> None:
+    from vidforge.store import fetch_file
+
+    store.put_bytes("m/model.onnx", b"M")
+    settings = StoreSettings(s3_endpoint_url=store.client.meta.endpoint_url if isinstance(store, S3Store) else None)
+    dest = tmp_path / "dl" / "model.onnx"
+    path = fetch_file(store.uri("m/model.onnx"), dest, settings)
+    assert path.read_bytes() == b"M"
+    assert path == (store.local_path("m/model.onnx") if isinstance(store, LocalStore) else dest)
+    for missing in (store.uri("m/none.onnx"), store.uri("m"), str(tmp_path / "none.onnx")):
+        with pytest.raises(FileNotFoundError):
+            fetch_file(missing, tmp_path / "dl2" / "x", settings)
+
+
 def test_settings_reopen_the_same_store(store: ObjectStore) -> None:
     reopened = open_store(store.settings())
     assert type(reopened) is type(store)
