@@ -23,14 +23,14 @@ stage is per-source, and cached, without further ado.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from curation.cache import SourceCache, content_hash
 from curation.items import Item, SourceItem
-from curation.runner import Runner, validate_pipeline
+from curation.runner import Runner, batches, validate_pipeline
 from curation.stages.base import Resources, Stage
 from vidforge.logging import get_logger
 
@@ -105,11 +105,6 @@ def per_source_done(per_source: Sequence[Stage]) -> Stage:
                             frozenset().union(*(stage.populates for stage in per_source)))
 
 
-def _chunks(items: list[SourceItem], size: int) -> Iterator[list[SourceItem]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _by_source(items: Sequence[Item]) -> dict[str, list[Item]]:
     """Items grouped by ``source_id``: the source first, then its other items in order."""
     groups: dict[str, list[Item]] = {}
@@ -161,7 +156,7 @@ def run_resumable(
     if not per_source:
         stats.processed = len(todo)
         return runner.run(stages, list(todo)), stats
-    for chunk in _chunks(todo, chunk_sources):
+    for chunk in batches(todo, chunk_sources):
         groups = _by_source(runner.run(per_source, list(chunk)))
         stats.chunks += 1
         for source in chunk:

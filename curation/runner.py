@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from curation.items import INITIAL_FIELDS, Item
 from curation.stages.base import ItemError, Stage
@@ -20,6 +20,8 @@ from vidforge.logging import get_logger
 from vidforge.retry import is_transient
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class PipelineError(ValueError):
@@ -147,7 +149,8 @@ class Runner(Protocol):
         ...
 
 
-def _batches(items: list[Item], size: int) -> Iterator[list[Item]]:
+def batches(items: list[T], size: int) -> Iterator[list[T]]:
+    """Consecutive slices of ``items`` of ``size`` (the last one may be shorter)."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -174,7 +177,7 @@ class SequentialRunner:
             size = max(1, len(todo)) if stage.whole_dataset else self.batch_size
             returned: list[Item] = []
             bar = tqdm(total=len(todo), desc=stage.name, disable=not self.progress, leave=False)
-            for batch in _batches(todo, size):
+            for batch in batches(todo, size):
                 returned.extend(run_stage(stage, batch))
                 bar.update(len(batch))
             bar.close()

@@ -55,8 +55,8 @@ from ray.util import ActorPool
 from curation.fusion import GroupWorker, StageGroup, StageReport, fuse_stages, unmet_needs
 from curation.runner import (
     AccountingError,
-    _batches,
     _merge,
+    batches,
     check_stage_output,
     describe_pipeline,
     frames_last_used,
@@ -227,15 +227,15 @@ class RayRunner:
         totals = [StageReport() for _ in group.stages]
         if not todo:
             return [], totals
-        batches = list(_batches(todo, len(todo) if group.whole_dataset else self.batch_size))
+        chunks = list(batches(todo, len(todo) if group.whole_dataset else self.batch_size))
         key = group_key(group)
         returned: list[Item] = []
         try:
-            pool = self._pool(key, group, len(batches))
+            pool = self._pool(key, group, len(chunks))
             with _progress(group.name, len(todo), self.progress) as bar:
                 results = ActorPool(pool.actors).map(
-                    lambda actor, batch: actor.process.remote(batch, release_after), batches)
-                for batch, (out, reports) in zip(batches, _unwrapped(results), strict=True):
+                    lambda actor, batch: actor.process.remote(batch, release_after), chunks)
+                for batch, (out, reports) in zip(chunks, _unwrapped(results), strict=True):
                     returned.extend(out)
                     for total, report in zip(totals, reports, strict=True):
                         total.add(report)
