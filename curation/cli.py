@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vidforge.console import make_console, print_error
+
 if TYPE_CHECKING:
     from curation.cache import CacheGeneration
     from vidforge.dataset import DatasetInfo
@@ -36,7 +38,7 @@ def run_synth(out_dir: Path, seed: int = 0, console: Console | None = None) -> N
     from curation.synthetic import make_demo_suite, write_corrupt
 
     _quiet_ffmpeg()
-    console = console or Console()
+    console = console or make_console()
     truths = make_demo_suite(out_dir, seed=seed)
     corrupt = write_corrupt(Path(out_dir) / "corrupt.mp4", seed=seed)
     table = Table(title=f"synthetic videos in {out_dir}")
@@ -57,7 +59,7 @@ def run_cuts(video: Path, console: Console | None = None) -> list[int]:
     from curation.cuts import detect_cuts
 
     _quiet_ffmpeg()
-    console = console or Console()
+    console = console or make_console()
     found = detect_cuts(video)
     console.print(f"{video}: {len(found)} cut(s) at frames {found}")
     return found
@@ -81,7 +83,7 @@ def funnel_table(info: DatasetInfo) -> Table:
     funnel: dict[str, Any] = info.extra.get("funnel", {})
     filters: list[dict[str, Any]] = (info.extra.get("filters") or {}).get("filters", [])
     table = Table(title=f"dataset {info.name}/{info.version}")
-    table.add_column("step")
+    table.add_column("step", no_wrap=True)  # reason codes stay whole
     table.add_column("clips", justify="right")
     table.add_column("note")
     table.add_row("sources in", str(info.inputs))
@@ -134,7 +136,7 @@ def run_curate(
     from vidforge.settings import parse_overrides
 
     _quiet_ffmpeg()
-    console = console or Console()
+    console = console or make_console()
     config = load_config(config_file, parse_overrides(overrides or []))
     info = curate(sources, store=store, name=name, version=version, config=config, progress=True)
     console.print(funnel_table(info))
@@ -163,7 +165,7 @@ def run_cache_prune(
     from curation.config import load_config
     from vidforge.settings import parse_overrides
 
-    console = console or Console()
+    console = console or make_console()
     config = load_config(config_file, parse_overrides(overrides or []))
     prefix = config.pipeline.cache_prefix.strip("/")
     current = config_hash(config)
@@ -230,7 +232,7 @@ def curate(
         run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile,
                    overrides=set_)
     except ManifestValidationError as exc:  # a readable report, not a traceback; exit status 1
-        Console(stderr=True).print(f"[bold red]not published:[/] {exc}", markup=True, highlight=False)
+        print_error(str(exc), label="not published")
         raise typer.Exit(1) from exc
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from vidforge.console import make_console
 
 
 def evaluate(
@@ -17,7 +18,7 @@ def evaluate(
     """Evaluate a trained run against the current champion, gate it, write the report."""
     from evaluation.api import evaluate_run_task, promote_task, register_task
 
-    console = Console()
+    console = make_console()
     record = evaluate_run_task(run_id, config)
     table = Table(title=f"evaluation of {run_id}")
     for col in ("metric", "candidate", "champion"):

@@ -18,11 +18,11 @@ def train(
     launcher: Annotated[str, typer.Option(help="Launcher: local, kubernetes, trainjob or ray.")] = "local",
 ) -> None:
     """Train one stage, or all three, on a dataset version; each stage initialises from the last."""
-    from rich.console import Console
     from rich.table import Table
 
     from training.api import run_all_stages
     from training.config import STAGE_ORDER
+    from vidforge.console import make_console
     from vidforge.ids import new_id
     from vidforge.settings import get_settings
 
@@ -35,4 +35,4 @@ def train(
         table.add_column(col)
     for r in results:
         table.add_row(r.stage, str(r.steps), f"{r.first_loss:.4f}", f"{r.last_loss:.4f}", r.checkpoint_uri)
-    Console().print(table)
+    make_console().print(table)

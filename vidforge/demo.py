@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from vidforge.console import make_console
 from vidforge.demo_steps import DemoContext, run_steps
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def demo(

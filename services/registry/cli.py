@@ -9,23 +9,23 @@ to stderr and exit with status 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from services.registry import db
 from services.registry.entities import ModelVersion
 from services.registry.errors import RegistryError
 from services.registry.store import RegistryStore
+from vidforge.console import make_console, print_error
 from vidforge.settings import get_settings
 
 app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
 
 
 @contextmanager
@@ -36,17 +36,21 @@ def _store() -> Iterator[RegistryStore]:
         store = RegistryStore(get_settings().registry.db_url)
         yield store
     except RegistryError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        print_error(exc.message, code=exc.code)
         raise typer.Exit(1) from exc
     finally:
         if store is not None:
             store.dispose()
 
 
+_FREE_TEXT = {"details", "metrics", "description", "comment", "value", "aliases", "dataset", "run"}
+"""Columns that may wrap; identifiers (ids, names, actions, versions) are never split."""
+
+
 def _table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column not in _FREE_TEXT)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     return table
@@ -82,10 +86,21 @@ def upgrade() -> None:
     console.print(f"registry database at revision {db.current_revision(url)}")
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")]
+
+
+def _print_json(value: object) -> None:
+    """JSON on stdout, never wrapped or styled."""
+    typer.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
 @app.command()
-def models() -> None:
+def models(as_json: JsonOpt = False) -> None:
     """List registered models and their aliases."""
     with _store() as store:
+        if as_json:
+            _print_json([m.to_dict() for m in store.list_models()])
+            return
         rows: list[list[object]] = [
             [m.name, ", ".join(f"{a}→v{n}" for a, n in sorted(m.aliases.items())), m.description]
             for m in store.list_models()
@@ -94,17 +109,27 @@ def models() -> None:
 
 
 @app.command()
-def versions(name: str) -> None:
+def versions(name: str, as_json: JsonOpt = False) -> None:
     """List the versions of model NAME."""
     with _store() as store:
+        if as_json:
+            _print_json([v.to_dict() for v in store.list_versions(name)])
+            return
         console.print(_versions_table(f"{name} versions", store.list_versions(name)))
 
 
 @app.command()
-def show(name: str, version: int) -> None:
+def show(name: str, version: int, as_json: JsonOpt = False) -> None:
     """Show one version with its lineage and approvals."""
     with _store() as store:
         found = store.get_version(name, version)
+        if as_json:
+            _print_json({
+                **found.to_dict(),
+                "lineage": [v.version for v in store.lineage(name, version)],
+                "approvals": [a.to_dict() for a in store.list_approvals(name, version)],
+            })
+            return
         fields = found.to_dict()
         fields["metrics"] = _metrics(found.metrics)
         fields["aliases"] = ", ".join(found.aliases)
@@ -160,9 +185,13 @@ def approve(
 def audit(
     name: Annotated[str | None, typer.Argument(help="only events of this model")] = None,
     limit: Annotated[int, typer.Option(help="how many events")] = 50,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the audit log, newest first."""
     with _store() as store:
+        if as_json:
+            _print_json([e.to_dict() for e in store.audit_log(name, limit)])
+            return
         rows: list[list[object]] = [
             [e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.name, e.version, e.details]
             for e in store.audit_log(name, limit)

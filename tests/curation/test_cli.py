@@ -173,7 +173,7 @@ def test_cache_prune_command_on_the_top_level_cli(tmp_path: Path, monkeypatch: p
     from vidforge.cli import app
 
     monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "40")  # messages are never hard-wrapped, however narrow the terminal
     runner, video = CliRunner(), _tiny_video(tmp_path)
     for extra in ([], ["--set", "clip.snap=after"]):
         result = runner.invoke(app, ["curate", str(video), "--name", "c", "--version", "v1", *extra])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,21 @@ from services.registry.store import RegistryStore
 SHA = "78" * 32
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment pointing the CLI's settings at a fresh SQLite registry."""
+@pytest.fixture(params=["short", "long"])
+def env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment pointing the CLI's settings at a fresh SQLite registry.
+
+    Run with the pytest temporary directory as it is and with a directory whose path
+    is longer than the 80-column terminal, so no assertion can depend on where a
+    line would wrap.
+    """
     monkeypatch.delenv("VIDFORGE_CONFIG", raising=False)
+    root = tmp_path if request.param == "short" else tmp_path / ("d" * 90) / ("e" * 90)
+    root.mkdir(parents=True, exist_ok=True)
     return {
-        "VIDFORGE_HOME": str(tmp_path / "home"),
-        "VIDFORGE_REGISTRY__DB_URL": f"sqlite:///{tmp_path}/registry.db",
-        "COLUMNS": "200",
+        "VIDFORGE_HOME": str(root / "home"),
+        "VIDFORGE_REGISTRY__DB_URL": f"sqlite:///{root}/registry.db",
+        "COLUMNS": "80",
     }
 
 
@@ -43,23 +51,28 @@ def test_commands_end_to_end(env: dict[str, str]) -> None:
     )
     assert approved.exit_code == 0, approved.output
 
-    models = runner.invoke(app, ["models"], env=env).output
-    assert "vidforge-i2v" in models and "production→v2" in models
-    versions = runner.invoke(app, ["versions", "vidforge-i2v"], env=env).output
-    assert "fvd=12.5" in versions and "run-2" in versions
-    shown = runner.invoke(app, ["show", "vidforge-i2v", "2"], env=env)
+    models = runner.invoke(app, ["models"], env=env)
+    assert models.exit_code == 0 and "vidforge-i2v" in models.output  # the table, at any width
+    listed = json.loads(runner.invoke(app, ["models", "--json"], env=env).output)
+    assert [(m["name"], m["aliases"]) for m in listed] == [("vidforge-i2v", {"production": 2})]
+    versions = json.loads(runner.invoke(app, ["versions", "vidforge-i2v", "--json"], env=env).output)
+    assert [(v["version"], v["metrics"], v["run_id"]) for v in versions] == [(1, {"fvd": 12.5}, ""), (2, {}, "run-2")]
+    shown = runner.invoke(app, ["show", "vidforge-i2v", "2", "--json"], env=env)
     assert shown.exit_code == 0, shown.output
-    for needle in ("lineage", "alice", "lgtm", "s3://b/2", "production"):
-        assert needle in shown.output
-    audit = runner.invoke(app, ["audit", "vidforge-i2v"], env=env).output
-    assert "add_approval" in audit and "set_alias" in audit
+    record = json.loads(shown.output)
+    assert record["lineage"] == [2, 1] and record["artifact_uri"] == "s3://b/2" and record["aliases"] == ["production"]
+    assert [(a["approver"], a["comment"]) for a in record["approvals"]] == [("alice", "lgtm")]
+    assert runner.invoke(app, ["show", "vidforge-i2v", "2"], env=env).exit_code == 0
+    audit = json.loads(runner.invoke(app, ["audit", "vidforge-i2v", "--json"], env=env).output)
+    assert [e["action"] for e in audit][:2] == ["add_approval", "set_alias"]
 
 
 def test_errors_exit_1_with_a_message(env: dict[str, str]) -> None:
     runner = CliRunner()
     not_migrated = runner.invoke(app, ["models"], env=env)
     assert not_migrated.exit_code == 1
-    assert "vidforge registry upgrade" in not_migrated.output
+    assert "run `vidforge registry upgrade`" in not_migrated.output
+    assert env["VIDFORGE_REGISTRY__DB_URL"] in not_migrated.output  # the whole path, unbroken
     runner.invoke(app, ["upgrade"], env=env)
     missing = runner.invoke(app, ["show", "nope", "1"], env=env)
     assert missing.exit_code == 1
