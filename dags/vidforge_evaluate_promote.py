@@ -1,12 +1,16 @@
-"""Evaluate a finished run, gate it against the champion, register it, promote on pass."""
+"""Evaluate a finished run, gate it against the champion, register it, wait for an approver, promote."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, task
 
 from vidforge.assets import MODELS, RUNS
+
+APPROVAL_POKE_S = 10
+APPROVAL_TIMEOUT_S = 7 * 24 * 3600
 
 
 @dag(
@@ -30,14 +34,29 @@ def vidforge_evaluate_promote() -> None:
         return evaluate_run_task(training_run)
 
     @task
-    def register(evaluation: dict[str, Any]) -> dict[str, Any]:
+    def register(evaluation: dict[str, Any], **context: Any) -> dict[str, Any]:
         from evaluation.api import register_task
 
-        return register_task(evaluation)
+        return register_task(evaluation, dag_run_id=str(context["run_id"]))
 
     @task.short_circuit
     def gate_passed(registered: dict[str, Any]) -> bool:
         return bool(registered["gate"]["passed"])
+
+    @task.sensor(poke_interval=APPROVAL_POKE_S, timeout=APPROVAL_TIMEOUT_S, mode="poke",
+                 execution_timeout=timedelta(seconds=APPROVAL_TIMEOUT_S + 60))
+    def await_approval(registered: dict[str, Any]) -> bool:
+        """Done when an approver (not the pipeline) approved the version in the registry; fails on rejection."""
+        from airflow.exceptions import AirflowFailException
+
+        from evaluation.api import approval_settings, review_task
+
+        if not approval_settings()["require_approval"]:
+            return True
+        state, detail = review_task(registered)
+        if state == "rejected":
+            raise AirflowFailException(detail)
+        return state == "approved"
 
     @task(outlets=[MODELS])
     def promote(registered: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -50,7 +69,7 @@ def vidforge_evaluate_promote() -> None:
         return promoted
 
     registered = register(evaluate(resolve()))
-    gate_passed(registered) >> promote(registered)
+    gate_passed(registered) >> await_approval(registered) >> promote(registered)
 
 
 vidforge_evaluate_promote()

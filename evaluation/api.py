@@ -15,11 +15,25 @@ def evaluate_run_task(run_id: str, config: str = "default") -> dict[str, Any]:
     return evaluate_run(get_settings(), run_id, load_eval_config(config))
 
 
-def register_task(record: dict[str, Any], config: str = "default") -> dict[str, Any]:
-    """Register the evaluated run as a model version (``candidate`` alias)."""
+def register_task(record: dict[str, Any], config: str = "default", dag_run_id: str = "") -> dict[str, Any]:
+    """Register the evaluated run as a model version (``candidate`` alias); idempotent per run."""
     from evaluation.promotion import register_candidate
 
-    return register_candidate(get_settings(), record, load_eval_config(config).promotion)
+    return register_candidate(get_settings(), record, load_eval_config(config).promotion, dag_run_id)
+
+
+def approval_settings(config: str = "default") -> dict[str, Any]:
+    """``require_approval``, ``poke_s`` and ``timeout_s`` of the promotion config (the DAG's wait)."""
+    promotion = load_eval_config(config).promotion
+    return {"require_approval": promotion.require_approval, "poke_s": promotion.approval_poke_s,
+            "timeout_s": promotion.approval_timeout_s}
+
+
+def review_task(registered: dict[str, Any]) -> tuple[str, str]:
+    """The registered version's review: ``("approved" | "rejected" | "pending", detail)``."""
+    from evaluation.promotion import review_state
+
+    return review_state(get_settings(), registered)
 
 
 def promote_task(registered: dict[str, Any], config: str = "default") -> dict[str, Any]:

@@ -43,10 +43,17 @@ class GenerationConfig(BaseModel):
 
 
 class PromotionConfig(BaseModel):
+    """Which aliases the pipeline moves, and whether it waits for a person's approval before promoting.
+
+    ``approval_timeout_s`` bounds the wait (the DAG's approval step then fails).
+    """
+
     model_config = ConfigDict(frozen=True)
     alias: str = "production"
     candidate_alias: str = "candidate"
-    require_approval: bool = False
+    require_approval: bool = True
+    approval_poke_s: float = Field(default=30.0, gt=0)
+    approval_timeout_s: float = Field(default=7 * 24 * 3600.0, gt=0)
 
 
 class EvalConfig(BaseModel):

@@ -1,4 +1,13 @@
-"""Register an evaluated run as a model version and move aliases (with audit)."""
+"""Register an evaluated run as a model version, wait for its review, and promote it — as the pipeline.
+
+Every call acts as the identity of the configured registry token
+(``VIDFORGE_REGISTRY__TOKEN``) and meets the registry's own rules: the version
+is registered once per training run (a rerun returns the same version), the
+``candidate`` alias moves by compare-and-set, and ``production`` (protected by
+default) only moves to a version whose gate passed and that someone other than
+the pipeline approved. The pipeline's token therefore needs the ``approver``
+role to promote; four eyes keeps it from approving what it registered.
+"""
 
 from __future__ import annotations
 
@@ -12,66 +21,90 @@ from vidforge.store import open_store
 from vidforge.version import code_version
 
 log = get_logger(__name__)
-ACTOR = "vidforge-pipeline"
 
 
-def _registry(settings: Settings) -> Any:
+def _registry(settings: Settings) -> tuple[Any, Any]:
+    """The registry store and the pipeline's principal (raises Unauthenticated when no token is configured)."""
     from services.registry.store import RegistryStore
+    from services.registry.tokens import principal_from
 
-    return RegistryStore.open(settings.registry.db_url)
+    store = RegistryStore.from_settings(settings)
+    who = principal_from(store, settings.registry.token.get_secret_value(), "VIDFORGE_REGISTRY__TOKEN")
+    return store, who
 
 
-def register_candidate(settings: Settings, record: dict[str, Any], config: PromotionConfig) -> dict[str, Any]:
-    """Create a model version for an ``eval.json`` record and point ``candidate`` at it.
+def _move(store: Any, who: Any, name: str, alias: str, version: int) -> None:
+    """Compare-and-set ``alias`` to ``version`` from where it points now (no-op when already there)."""
+    from services.registry.errors import NotFound
 
-    Lineage: dataset version, run id, code version, the checkpoint's sha256, and
+    try:
+        current: int | None = store.get_version_by_alias(name, alias).version
+    except NotFound:
+        current = None
+    if current != version:
+        store.set_alias(name, alias, version, who, expected_version=current)
+
+
+def register_candidate(
+    settings: Settings, record: dict[str, Any], config: PromotionConfig, dag_run_id: str = ""
+) -> dict[str, Any]:
+    """Register an ``eval.json`` record as a version (idempotent per run) and point ``candidate`` at it.
+
+    Lineage: dataset version and URI, run id, Airflow DAG run id, code version,
+    the checkpoint's sha256, the gate's result and checks, the report's URI, and
     as parent the champion it was gated against (the version it would replace).
     """
-    reg = _registry(settings)
+    reg, who = _registry(settings)
     name = settings.registry.model_name
-    metrics = {k: float(v) for k, v in record["metrics"].items()}
-    metrics["gate_passed"] = 1.0 if record["gate"]["passed"] else 0.0
-    verdict = "passed" if record["gate"]["passed"] else "failed"
-    mv = reg.create_version(
-        name, artifact_uri=record["checkpoint_uri"], sha256=record["sha256"], metrics=metrics,
-        dataset_version=f"{record['dataset_name']}/{record['dataset_version']}", code_version=code_version(),
-        run_id=record["run_id"], parent_version=record.get("champion_version"), created_by=ACTOR,
-        description=f"run {record['run_id']} ({record['stage']}); gate {verdict}",
+    store = open_store(settings.store)
+    dataset = f"{record['dataset_name']}/{record['dataset_version']}"
+    passed = bool(record["gate"]["passed"])
+    mv, created = reg.register_version(
+        name, who, artifact_uri=record["checkpoint_uri"], sha256=record["sha256"],
+        metrics={k: float(v) for k, v in record["metrics"].items()}, gate_passed=passed,
+        gate_checks=record["gate"]["checks"], report_uri=record.get("report_uri", ""),
+        dataset_version=dataset, dataset_uri=store.uri(f"datasets/{dataset}"), code_version=code_version(),
+        run_id=record["run_id"], dag_run_id=dag_run_id, parent_version=record.get("champion_version"),
+        description=f"run {record['run_id']} ({record['stage']}); gate {'passed' if passed else 'failed'}",
     )
-    reg.set_alias(name, config.candidate_alias, mv.version, actor=ACTOR)
+    _move(reg, who, name, config.candidate_alias, mv.version)
     out = {
         "model": name, "model_version": mv.version, "alias": config.candidate_alias, "promoted": False,
         "run_id": record["run_id"], "gate": record["gate"], "metrics": record["metrics"],
-        "report_uri": record.get("report_uri", ""), "stages": record["stages"],
+        "report_uri": record.get("report_uri", ""), "stages": record["stages"], "registered_by": who.name,
     }
     _write(settings, out)
-    log.info("registered", model=name, version=mv.version, gate_passed=record["gate"]["passed"])
+    log.info("registered", model=name, version=mv.version, created=created, gate_passed=passed)
     return out
 
 
-def promote(settings: Settings, registered: dict[str, Any], config: PromotionConfig) -> dict[str, Any]:
-    """Move ``config.alias`` (production) to the registered version.
+def review_state(settings: Settings, registered: dict[str, Any]) -> tuple[str, str]:
+    """``("approved" | "rejected" | "pending", detail)`` for the registered version's latest review.
 
-    With ``require_approval`` the version needs an ``approved`` decision first
-    (``vidforge registry approve``); otherwise the passed gate is the approval.
+    Only reviews by someone other than the registrant count (four eyes).
+    """
+    reg, _ = _registry(settings)
+    name, version = registered["model"], int(registered["model_version"])
+    registrant = reg.get_version(name, version).created_by
+    reviews = [a for a in reg.list_approvals(name, version) if a.approver != registrant]
+    if not reviews:
+        return "pending", f"{name} v{version} awaits an approver's decision"
+    last = reviews[-1]
+    return last.decision, f"{name} v{version} {last.decision} by {last.approver}: {last.comment}"
+
+
+def promote(settings: Settings, registered: dict[str, Any], config: PromotionConfig) -> dict[str, Any]:
+    """Move ``config.alias`` (production) to the registered version, under the registry's rules.
 
     Raises:
-        services.registry.errors.InvalidState: the gate failed, or approval is required and missing.
+        services.registry.errors.RuleViolation: the gate failed, or the alias is protected and the
+            version lacks an approval by someone other than its registrant (the message names it).
+        services.registry.errors.Forbidden: the pipeline's token may not move that alias.
     """
-    from services.registry.errors import InvalidState
-
-    reg = _registry(settings)
+    reg, who = _registry(settings)
     name, version = registered["model"], int(registered["model_version"])
-    if not registered["gate"]["passed"]:
-        raise InvalidState(f"{name} v{version} failed its gate and cannot be promoted")
-    if config.require_approval:
-        decisions = [a.decision for a in reg.list_approvals(name, version)]
-        if "approved" not in decisions or "rejected" in decisions:
-            raise InvalidState(f"{name} v{version} needs an approval before it moves to {config.alias}")
-    else:
-        reg.add_approval(name, version, ACTOR, "approved", "automatic: evaluation gate passed")
-    reg.set_alias(name, config.alias, version, actor=ACTOR)
-    out = {**registered, "alias": config.alias, "promoted": True}
+    _move(reg, who, name, config.alias, version)
+    out = {**registered, "alias": config.alias, "promoted": True, "promoted_by": who.name}
     _write(settings, out)
     log.info("promoted", model=name, version=version, alias=config.alias)
     return out

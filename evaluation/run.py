@@ -43,11 +43,14 @@ def current_champion(settings: Settings, alias: str) -> Champion | None:
     """The version behind ``alias`` in the registry, or None when nothing is promoted yet."""
     from services.registry.errors import NotFound
     from services.registry.store import RegistryStore
+    from vidforge.uris import allowed_prefixes, check_storage_uri
 
     try:
-        mv = RegistryStore.open(settings.registry.db_url).get_version_by_alias(settings.registry.model_name, alias)
+        registry = RegistryStore.from_settings(settings, upgrade=True)
+        mv = registry.get_version_by_alias(settings.registry.model_name, alias)
     except NotFound:
         return None
+    check_storage_uri(mv.artifact_uri, allowed_prefixes(settings), "champion artifact_uri")  # fetched next
     return Champion(mv.version, mv.artifact_uri, mv.sha256)
 
 

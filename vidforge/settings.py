@@ -35,10 +35,35 @@ class StoreSettings(BaseModel):
 
 
 class RegistrySettings(BaseModel):
-    """The model registry's database and the model name the platform trains."""
+    """The model registry: its database, the model the platform trains, and its governance settings.
+
+    ``token`` is the identity this process acts under when it talks to the
+    registry (the CLI, the DAG tasks): a token created with ``vidforge registry
+    token create``. ``url`` is the registry's HTTP address for clients that use
+    the API rather than the database. ``session_secret`` signs the web pages'
+    session cookies; empty: a random key per process (sessions end on restart,
+    and replicas do not share them).
+    """
 
     db_url: str = ""
     model_name: str = "vidforge-i2v"
+    url: str = "http://127.0.0.1:8081"
+    token: SecretStr = Field(default=SecretStr(""), description="This process's registry identity (API token).")
+    protected_aliases: list[str] = Field(
+        default_factory=lambda: ["production"], description="Aliases new models protect (gate + four eyes)."
+    )
+    allowed_uri_prefixes: list[str] = Field(
+        default_factory=list, description="Where artifact/report/dataset URIs may point; empty: the object store."
+    )
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1"], description="Hosts webhooks may be sent to."
+    )
+    session_secret: SecretStr = Field(default=SecretStr(""), description="Page session-cookie key.")
+    secure_cookies: bool = Field(False, description="Mark the session cookie Secure (set behind HTTPS).")
+
+    @field_serializer("token", "session_secret", when_used="json")
+    def _drop_secret(self, _: SecretStr) -> str:
+        return ""
 
 
 class ServingSettings(BaseModel):

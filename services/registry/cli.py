@@ -3,8 +3,10 @@
 Every command reads settings with :func:`vidforge.settings.get_settings` (so
 ``VIDFORGE_CONFIG`` and ``VIDFORGE_REGISTRY__DB_URL`` apply) and opens the
 database at ``settings.registry.db_url``. Only ``upgrade`` migrates; every other
-command refuses a database that is not at head. Registry errors print one line
-to stderr and exit with status 1.
+command refuses a database that is not at head. Changes are made as the identity
+of the configured token (``VIDFORGE_REGISTRY__TOKEN``) under the same rules as
+the HTTP API; the first admin token can be created without one. Registry errors
+print one unwrapped line to stderr and exit with status 1.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from services.registry import db
 from services.registry.entities import ModelVersion
 from services.registry.errors import RegistryError
 from services.registry.store import RegistryStore
+from services.registry.tokens import principal_from
 from vidforge.console import make_console, print_error
+from vidforge.identity import Principal
 from vidforge.settings import get_settings
 
 app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", no_args_is_help=True)
@@ -33,7 +37,7 @@ def _store() -> Iterator[RegistryStore]:
     """A store on the configured DB; RegistryError → message on stderr and exit 1."""
     store: RegistryStore | None = None
     try:
-        store = RegistryStore(get_settings().registry.db_url)
+        store = RegistryStore.from_settings(get_settings())
         yield store
     except RegistryError as exc:
         print_error(exc.message, code=exc.code)
@@ -142,28 +146,51 @@ def show(name: str, version: int, as_json: JsonOpt = False) -> None:
         console.print(_table("approvals", ["at (UTC)", "approver", "decision", "comment"], rows))
 
 
+def _who(store: RegistryStore) -> Principal:
+    """The principal of the configured token (``VIDFORGE_REGISTRY__TOKEN``); exits 1 with a message if none."""
+    return principal_from(store, get_settings().registry.token.get_secret_value(), "VIDFORGE_REGISTRY__TOKEN")
+
+
+ExpectOpt = Annotated[
+    str, typer.Option("--expect", help="the version the alias points at now, or 'none' if unset (compare-and-set)")
+]
+
+
+def _expected(value: str) -> int | None:
+    if value.strip().lower() in ("none", "null", "unset", ""):
+        return None
+    if not value.isdigit():
+        raise typer.BadParameter(f"--expect must be a version number or 'none', got {value!r}")
+    return int(value)
+
+
 @app.command("set-alias")
-def set_alias(
-    name: str,
-    alias: str,
-    version: int,
-    actor: Annotated[str, typer.Option(help="who moves the alias (audit log)")] = "cli",
-) -> None:
-    """Point ALIAS of model NAME at VERSION (creates or moves it)."""
+def set_alias(name: str, alias: str, version: int, expect: ExpectOpt) -> None:
+    """Move ALIAS of model NAME to VERSION if it now points at --expect (protected aliases: approvers only)."""
     with _store() as store:
-        store.set_alias(name, alias, version, actor=actor)
+        store.set_alias(name, alias, version, _who(store), expected_version=_expected(expect))
         console.print(f"{name}:{alias} → v{version}")
 
 
-@app.command("delete-alias")
-def delete_alias(
+@app.command()
+def rollback(
     name: str,
     alias: str,
-    actor: Annotated[str, typer.Option(help="who deletes the alias (audit log)")] = "cli",
+    version: int,
+    expect: ExpectOpt,
+    reason: Annotated[str, typer.Option(help="why (required; audited)")],
 ) -> None:
-    """Remove ALIAS from model NAME."""
+    """Move ALIAS of model NAME back to VERSION, a version it pointed at before."""
     with _store() as store:
-        store.delete_alias(name, alias, actor=actor)
+        store.rollback(name, alias, version, _who(store), expected_version=_expected(expect), reason=reason)
+        console.print(f"{name}:{alias} rolled back to v{version}")
+
+
+@app.command("delete-alias")
+def delete_alias(name: str, alias: str, expect: ExpectOpt) -> None:
+    """Remove ALIAS from model NAME if it still points at --expect."""
+    with _store() as store:
+        store.delete_alias(name, alias, _who(store), expected_version=_expected(expect))
         console.print(f"{name}:{alias} deleted")
 
 
@@ -171,33 +198,109 @@ def delete_alias(
 def approve(
     name: str,
     version: int,
-    approver: Annotated[str, typer.Option(help="who decides")],
     decision: Annotated[str, typer.Option(help="approved or rejected")] = "approved",
-    comment: Annotated[str, typer.Option(help="why")] = "",
+    comment: Annotated[str, typer.Option(help="why (required for a rejection)")] = "",
 ) -> None:
-    """Record an approval decision on VERSION of model NAME."""
+    """Record your decision on VERSION of model NAME (you may not review a version you registered)."""
     with _store() as store:
-        made = store.add_approval(name, version, approver, decision, comment)
+        made = store.add_approval(name, version, _who(store), decision, comment)
         console.print(f"{name} v{version}: {made.decision} by {made.approver}")
 
 
 @app.command()
-def audit(
+def tag(name: str, version: int, key: str, value: str) -> None:
+    """Set tag KEY of VERSION of model NAME to VALUE (audited)."""
+    with _store() as store:
+        store.set_tag(name, version, key, value, _who(store))
+        console.print(f"{name} v{version}: {key}={value}")
+
+
+@app.command("protect")
+def protect(
+    name: str,
+    aliases: Annotated[list[str], typer.Argument(help="the aliases to protect (replaces the list); none: no alias")],
+) -> None:
+    """Set which aliases of model NAME are protected (admin)."""
+    with _store() as store:
+        model = store.update_model(name, _who(store), protected_aliases=[a for a in aliases if a != "none"])
+        console.print(f"{name}: protected aliases {', '.join(model.protected_aliases) or 'none'}")
+
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("log")
+def audit_log(
     name: Annotated[str | None, typer.Argument(help="only events of this model")] = None,
     limit: Annotated[int, typer.Option(help="how many events")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the audit log, newest first."""
     with _store() as store:
+        events = store.audit_log(name, limit)
         if as_json:
-            _print_json([e.to_dict() for e in store.audit_log(name, limit)])
+            _print_json([e.to_dict() for e in events])
             return
         rows: list[list[object]] = [
             [e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.name, e.version, e.details]
-            for e in store.audit_log(name, limit)
+            for e in events
         ]
         columns = ["id", "at (UTC)", "actor", "action", "model", "version", "details"]
         console.print(_table("audit", columns, rows))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 naming the first broken record."""
+    with _store() as store:
+        report = store.verify_audit()
+    if not report.ok:
+        print_error(f"audit chain broken at record {report.broken_id}: {report.reason} "
+                    f"({report.checked} records intact before it)", code="audit_broken")
+        raise typer.Exit(1)
+    console.print(f"audit chain intact: {report.checked} records, head {report.head_hash}", highlight=False)
+
+
+token_app = typer.Typer(help="API tokens: identities with a role.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="the identity's name (written in every record it makes)")],
+    role: Annotated[str, typer.Option(help="viewer, operator, approver or admin")],
+) -> None:
+    """Create a token and print it once (the first admin token needs no identity)."""
+    with _store() as store:
+        configured = get_settings().registry.token.get_secret_value()
+        who = principal_from(store, configured, "VIDFORGE_REGISTRY__TOKEN") if configured else None
+        info, plain = store.create_token(name, role, who)
+    make_console(stderr=True).print(f"token {info.name} ({info.role}) created; it is shown once, store it now:")
+    typer.echo(plain)
+
+
+@token_app.command("list")
+def token_list(as_json: JsonOpt = False) -> None:
+    """List tokens (names, roles, revocation; never values)."""
+    with _store() as store:
+        infos = store.list_tokens(_who(store))
+    if as_json:
+        _print_json([t.to_dict() for t in infos])
+        return
+    rows: list[list[object]] = [
+        [t.name, t.role, t.created_by, t.created_at.strftime("%Y-%m-%d %H:%M"),
+         t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else ""] for t in infos
+    ]
+    console.print(_table("tokens", ["name", "role", "by", "created (UTC)", "revoked (UTC)"], rows))
+
+
+@token_app.command("revoke")
+def token_revoke(name: str) -> None:
+    """Revoke token NAME; it stops working at once."""
+    with _store() as store:
+        store.revoke_token(name, _who(store))
+    console.print(f"token {name} revoked")
 
 
 @app.command()

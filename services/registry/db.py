@@ -52,6 +52,12 @@ def create_engine(db_url: str, *, foreign_keys: bool = True) -> Engine:
     busy timeout of :data:`SQLITE_BUSY_TIMEOUT_S`, and the file's directory is
     created; other backends get ``pool_pre_ping``. Migrations pass
     ``foreign_keys=False`` because SQLite batch mode recreates tables.
+
+    On SQLite, SQLAlchemy (not the driver) begins transactions, so a connection
+    with the execution option ``write_lock=True`` (see :func:`writer`) begins
+    with ``BEGIN IMMEDIATE``: it takes the database's write lock before its first
+    read, which makes read-check-write sequences (compare-and-set, the audit
+    chain) serial across processes.
     """
     url = make_url(normalise_url(db_url))
     if url.get_backend_name() != "sqlite":
@@ -62,11 +68,22 @@ def create_engine(db_url: str, *, foreign_keys: bool = True) -> Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's implicit BEGIN off; see _on_begin
         cursor = dbapi_connection.cursor()
         cursor.execute(pragma)
         cursor.close()
 
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("write_lock", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
     return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` with the ``write_lock`` option: on SQLite its transactions begin IMMEDIATE."""
+    return engine.execution_options(write_lock=True)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -88,6 +105,16 @@ def upgrade(db_url: str, revision: str = "head") -> None:
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(db_url: str, revision: str) -> None:
+    """Migrate the database at ``db_url`` down to ``revision`` (data of later revisions' tables is dropped)."""
+    engine = create_engine(db_url, foreign_keys=False)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), revision)
     finally:
         engine.dispose()
 

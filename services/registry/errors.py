@@ -20,6 +20,11 @@ ALREADY_EXISTS = "already_exists"
 INVALID_STATE = "invalid_state"
 SCHEMA_OUT_OF_DATE = "schema_out_of_date"
 INVALID_INPUT = "invalid_input"
+UNAUTHENTICATED = "unauthenticated"
+FORBIDDEN = "forbidden"
+ALIAS_CONFLICT = "alias_conflict"
+RULE_VIOLATION = "rule_violation"
+METHOD_NOT_ALLOWED = "method_not_allowed"
 
 HTTP_STATUS: dict[str, int] = {
     NOT_FOUND: 404,
@@ -27,6 +32,11 @@ HTTP_STATUS: dict[str, int] = {
     INVALID_STATE: 409,
     SCHEMA_OUT_OF_DATE: 503,
     INVALID_INPUT: 422,
+    UNAUTHENTICATED: 401,
+    FORBIDDEN: 403,
+    ALIAS_CONFLICT: 409,
+    RULE_VIOLATION: 409,
+    METHOD_NOT_ALLOWED: 405,
 }
 """Error code → HTTP status; codes not listed map to 500."""
 
@@ -66,3 +76,27 @@ class InvalidInput(RegistryError, ValueError):  # noqa: N818
     """An argument failed validation; also a ``ValueError``."""
 
     code = INVALID_INPUT
+
+
+class Unauthenticated(RegistryError):  # noqa: N818
+    """No valid token: missing, malformed, unknown or revoked."""
+
+    code = UNAUTHENTICATED
+
+
+class Forbidden(RegistryError):  # noqa: N818
+    """The caller's role may not do this; the message names the role needed."""
+
+    code = FORBIDDEN
+
+
+class AliasConflict(RegistryError):  # noqa: N818
+    """A compare-and-set alias move lost: the alias no longer points where the caller expected."""
+
+    code = ALIAS_CONFLICT
+
+
+class RuleViolation(RegistryError):  # noqa: N818
+    """A governance rule refuses the change (four eyes, gate, rollback target); the message names it."""
+
+    code = RULE_VIOLATION

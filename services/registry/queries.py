@@ -12,12 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registry.entities import Approval, ModelVersion, RegisteredModel
-from services.registry.errors import NotFound
+from services.registry.chain import record_hash
+from services.registry.entities import Approval, AuditEvent, ModelVersion, RegisteredModel
+from services.registry.errors import NotFound, SchemaOutOfDate
 from services.registry.models import (
     ApprovalRow,
     AuditEventRow,
+    AuditHeadRow,
     ModelAliasRow,
+    ModelTagRow,
     ModelVersionRow,
     RegisteredModelRow,
     utcnow,
@@ -38,12 +41,17 @@ def require_model(s: Session, name: str) -> RegisteredModelRow:
     return row
 
 
-def insert_model(s: Session, name: str, description: str, actor: str) -> RegisteredModelRow:
+def insert_model(
+    s: Session, name: str, description: str, actor: str, protected_aliases: list[str]
+) -> RegisteredModelRow:
     """Add a model row and its ``create_model`` audit event; flushed, not committed."""
-    row = RegisteredModelRow(name=name, description=description, created_at=utcnow())
+    row = RegisteredModelRow(
+        name=name, description=description, created_at=utcnow(), protected_aliases=list(protected_aliases)
+    )
     s.add(row)
     s.flush()
-    audit(s, actor, "create_model", name, None, {"description": description})
+    audit(s, actor, "create_model", name, None,
+          {"after": {"description": description, "protected_aliases": list(protected_aliases)}})
     return row
 
 
@@ -82,19 +90,68 @@ def aliases_of(s: Session, model_id: int, version: int, rows: Iterable[ModelAlia
     return tuple(sorted(r.alias for r in rows if r.model_id == model_id and r.version == version))
 
 
-def audit(s: Session, actor: str, action: str, name: str, version: int | None, details: dict[str, Any]) -> None:
-    """Append an audit event to the session's transaction."""
-    row = AuditEventRow(at=utcnow(), actor=actor, action=action, model_name=name, version=version, details=details)
+def lock_audit_head(s: Session) -> AuditHeadRow:
+    """Lock the audit chain's head row for this transaction (``FOR UPDATE``) and remember it.
+
+    Every write transaction takes this lock first, so on PostgreSQL registry
+    writes are serial (SQLite's ``BEGIN IMMEDIATE`` does the same there).
+    """
+    head = s.scalar(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update())
+    if head is None:
+        raise SchemaOutOfDate("the registry database has no audit head row: run `vidforge registry upgrade`")
+    s.info["audit_head"] = head
+    return head
+
+
+def audit(
+    s: Session, actor: str, action: str, name: str, version: int | None, details: dict[str, Any]
+) -> AuditEventRow:
+    """Append the next record of the hash chain to the session's transaction (the head must be locked)."""
+    head: AuditHeadRow = s.info.get("audit_head") or lock_audit_head(s)
+    at, rid = utcnow(), head.last_id + 1
+    digest = record_hash(id=rid, at=at, actor=actor, action=action, model_name=name, version=version,
+                         details=details, prev_hash=head.last_hash)
+    row = AuditEventRow(id=rid, at=at, actor=actor, action=action, model_name=name, version=version,
+                        details=details, prev_hash=head.last_hash, hash=digest)
     s.add(row)
+    head.last_id, head.last_hash = rid, digest
+    s.flush()
+    return row
+
+
+def audit_entity(r: AuditEventRow) -> AuditEvent:
+    """An audit row as an :class:`AuditEvent`."""
+    return AuditEvent(r.id, r.at, r.actor, r.action, r.model_name, r.version, dict(r.details), r.prev_hash, r.hash)
+
+
+def tags_of(s: Session, model_id: int, version: int) -> dict[str, str]:
+    """The tags of one version, by key."""
+    rows = s.scalars(select(ModelTagRow).where(ModelTagRow.model_id == model_id, ModelTagRow.version == version))
+    return {r.key: r.value for r in rows}
+
+
+def find_tag(s: Session, model_id: int, version: int, key: str) -> ModelTagRow | None:
+    """The tag row ``key`` of a version, or None."""
+    return s.scalar(select(ModelTagRow).where(
+        ModelTagRow.model_id == model_id, ModelTagRow.version == version, ModelTagRow.key == key))
+
+
+def approval_rows(s: Session, model_id: int, version: int) -> list[ApprovalRow]:
+    """Decisions on a version, oldest first."""
+    query = select(ApprovalRow).where(ApprovalRow.model_id == model_id, ApprovalRow.version == version)
+    return list(s.scalars(query.order_by(ApprovalRow.id)))
 
 
 def model_entity(row: RegisteredModelRow, aliases: Iterable[ModelAliasRow]) -> RegisteredModel:
     """A model row and its alias rows as a :class:`RegisteredModel`."""
-    return RegisteredModel(row.name, row.description, row.created_at, {a.alias: a.version for a in aliases})
+    return RegisteredModel(row.name, row.description, row.created_at, {a.alias: a.version for a in aliases},
+                           tuple(row.protected_aliases))
 
 
-def version_entity(row: ModelVersionRow, name: str, aliases: tuple[str, ...]) -> ModelVersion:
-    """A version row as a :class:`ModelVersion` of model ``name`` carrying ``aliases``."""
+def version_entity(
+    row: ModelVersionRow, name: str, aliases: tuple[str, ...], tags: dict[str, str] | None = None
+) -> ModelVersion:
+    """A version row as a :class:`ModelVersion` of model ``name`` carrying ``aliases`` and ``tags``."""
     return ModelVersion(
         name=name,
         version=row.version,
@@ -109,6 +166,12 @@ def version_entity(row: ModelVersionRow, name: str, aliases: tuple[str, ...]) ->
         created_at=row.created_at,
         description=row.description,
         aliases=aliases,
+        gate_passed=row.gate_passed,
+        gate_checks=tuple(row.gate_checks),
+        report_uri=row.report_uri,
+        dataset_uri=row.dataset_uri,
+        dag_run_id=row.dag_run_id,
+        tags=dict(tags or {}),
     )
 
 

@@ -1,16 +1,35 @@
 """Request and response bodies of the registry HTTP API (apart from the ORM).
 
-Responses are built from the store's entities (``from_attributes``). Bodies only
-check types here; names, digests and metrics are validated by the store, whose
-:class:`~services.registry.errors.InvalidInput` becomes a 422 like these do.
+Every request field has a type, a size and a range: a body that breaks one is a
+422 in the registry's error shape before the store is called (the store checks
+the same rules again for its other callers). Integers are strict: ``true`` or
+``"3"`` is not a version. Unknown fields are refused. Responses are built from
+the store's entities (``from_attributes``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from services.registry.models import NAME_LENGTH
+from services.registry.validation import MAX_GATE_CHECKS, MAX_INT, MAX_METRICS, MAX_TAG_VALUE, MAX_TEXT
+from vidforge.uris import MAX_URI_LENGTH
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH, pattern=r"^[A-Za-z0-9._-]+$")]
+VersionNumber = Annotated[StrictInt, Field(ge=1, le=MAX_INT)]
+Uri = Annotated[str, Field(max_length=MAX_URI_LENGTH)]
+Label = Annotated[str, Field(max_length=256)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+MetricName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]
+MetricValue = Annotated[StrictFloat | StrictInt, Field(ge=-1e300, le=1e300)]
+TagKey = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorBody(BaseModel):
@@ -21,15 +40,22 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-class ModelCreate(BaseModel):
+class ModelCreate(_Request):
     """Register a model."""
 
-    name: str
-    description: str = ""
+    name: Name
+    description: Text = ""
+
+
+class ModelUpdate(_Request):
+    """Change a model's settings (admin); omitted fields stay."""
+
+    description: Text | None = None
+    protected_aliases: Annotated[list[Name], Field(max_length=32)] | None = None
 
 
 class ModelPublic(BaseModel):
-    """A registered model and its aliases (alias → version)."""
+    """A registered model, its aliases (alias → version) and the aliases it protects."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -37,23 +63,40 @@ class ModelPublic(BaseModel):
     description: str
     created_at: datetime
     aliases: dict[str, int]
+    protected_aliases: list[str]
 
 
-class VersionCreate(BaseModel):
-    """Register a new version (its number is assigned by the registry)."""
+class GateCheck(_Request):
+    """One gate rule and its outcome."""
 
-    artifact_uri: str
-    sha256: str = Field(description="sha256_tree of the artifact directory, 64 hex characters")
-    metrics: dict[str, float] = Field(default_factory=dict)
-    dataset_version: str = ""
-    code_version: str = ""
-    run_id: str = ""
-    parent_version: int | None = None
-    description: str = ""
+    rule: Annotated[str, Field(max_length=512)]
+    passed: StrictBool
+    metric: Annotated[str, Field(max_length=NAME_LENGTH)] = ""
+    value: MetricValue | None = None
+    limit: MetricValue | None = None
+    champion: MetricValue | None = None
+
+
+class VersionCreate(_Request):
+    """Register a new version (its number is assigned by the registry; the registrant is the caller)."""
+
+    artifact_uri: Uri
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$", description="sha256_tree of the artifact directory")]
+    metrics: Annotated[dict[MetricName, MetricValue], Field(max_length=MAX_METRICS)] = Field(default_factory=dict)
+    gate_passed: StrictBool | None = None
+    gate_checks: Annotated[list[GateCheck], Field(max_length=MAX_GATE_CHECKS)] = Field(default_factory=list)
+    report_uri: Uri = ""
+    dataset_version: Label = ""
+    dataset_uri: Uri = ""
+    code_version: Label = ""
+    run_id: Label = ""
+    dag_run_id: Label = ""
+    parent_version: VersionNumber | None = None
+    description: Text = ""
 
 
 class VersionPublic(BaseModel):
-    """One model version and the aliases that point at it."""
+    """One model version, the aliases that point at it, and its tags."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -62,28 +105,64 @@ class VersionPublic(BaseModel):
     artifact_uri: str
     sha256: str
     metrics: dict[str, float]
+    gate_passed: bool | None
+    gate_checks: list[dict[str, Any]]
+    report_uri: str
     dataset_version: str
+    dataset_uri: str
     code_version: str
     run_id: str
+    dag_run_id: str
     parent_version: int | None
     created_by: str
     created_at: datetime
     description: str
     aliases: list[str]
+    tags: dict[str, str]
 
 
-class AliasSet(BaseModel):
-    """Point an alias at a version."""
+class TagSet(_Request):
+    """A tag's value."""
 
+    value: Annotated[str, Field(max_length=MAX_TAG_VALUE)]
+
+
+class AliasSet(_Request):
+    """Compare-and-set: point the alias at ``version`` if it now points at ``expected_version`` (null: unset)."""
+
+    version: VersionNumber
+    expected_version: VersionNumber | None = Field(description="the version the alias points at now; null if unset")
+
+
+class AliasDelete(_Request):
+    """Compare-and-delete."""
+
+    expected_version: VersionNumber
+
+
+class Rollback(_Request):
+    """Move the alias back to a version it pointed at before."""
+
+    version: VersionNumber
+    expected_version: VersionNumber | None
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class AliasTarget(BaseModel):
+    """What a downstream service needs to fetch the model behind an alias."""
+
+    name: str
+    alias: str
     version: int
+    artifact_uri: str
+    sha256: str
 
 
-class ApprovalCreate(BaseModel):
-    """A review decision on a version."""
+class ApprovalCreate(_Request):
+    """A review decision on a version; the reviewer is the caller. A rejection needs a comment (the reason)."""
 
-    approver: str
     decision: Literal["approved", "rejected"]
-    comment: str = ""
+    comment: Text = ""
 
 
 class ApprovalPublic(BaseModel):
@@ -100,7 +179,7 @@ class ApprovalPublic(BaseModel):
 
 
 class AuditEventPublic(BaseModel):
-    """One audit-log entry."""
+    """One audit-log record with its chain hashes."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -111,3 +190,84 @@ class AuditEventPublic(BaseModel):
     name: str
     version: int | None
     details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainPublic(BaseModel):
+    """The audit chain's verification."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ok: bool
+    checked: int
+    head_id: int
+    head_hash: str
+    broken_id: int | None
+    reason: str
+
+
+class TokenCreate(_Request):
+    """A new API token."""
+
+    name: Name
+    role: Literal["viewer", "operator", "approver", "admin"]
+
+
+class TokenPublic(BaseModel):
+    """A token's public facts."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    role: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    """A new token, with its value: shown once, store it now."""
+
+    token: str
+
+
+class WebhookCreate(_Request):
+    """Subscribe a URL to the model's alias changes."""
+
+    url: Uri
+
+
+class WebhookPublic(BaseModel):
+    """A subscriber."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    url: str
+    created_by: str
+    created_at: datetime
+    active: bool
+
+
+class WebhookCreated(WebhookPublic):
+    """A new subscriber, with its signing secret: shown once."""
+
+    secret: str
+
+
+class DeliveryPublic(BaseModel):
+    """One delivery to a subscriber."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    webhook_id: int
+    event_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str
+    delivered_at: datetime | None

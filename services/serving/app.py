@@ -31,7 +31,7 @@ def create_app(
         start_background: start the model watcher and job worker threads with the
             app's lifespan. With False, drive them by hand (``watcher.refresh_now()``,
             ``jobs.run_next()`` or ``jobs.start()``) through ``app.state.serving``.
-        registry_factory: opens the registry (default ``RegistryStore.open(db_url)``).
+        registry_factory: opens the registry (default ``RegistryStore.from_settings(settings)``).
     """
     metrics = ServingMetrics()
     watcher = ModelWatcher(settings, metrics, registry_factory=registry_factory)

@@ -29,6 +29,7 @@ from services.serving.params import ModelDefaults
 from vidforge.digest import sha256_tree
 from vidforge.logging import get_logger
 from vidforge.store import open_uri
+from vidforge.uris import UriNotAllowed, allowed_prefixes, check_storage_uri
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
@@ -94,11 +95,11 @@ class ArtifactRejectedError(Exception):
         self.reason = reason
 
 
-def _open_registry(db_url: str) -> AliasSource:
+def _open_registry(settings: Settings) -> AliasSource:
     """Open the registry read-side: serving never migrates it, and refuses a DB not at head."""
     from services.registry.store import RegistryStore
 
-    return RegistryStore.open(db_url, upgrade=False)
+    return RegistryStore.from_settings(settings, upgrade=False)
 
 
 class ModelWatcher:
@@ -107,7 +108,7 @@ class ModelWatcher:
     Args:
         settings: platform settings (``registry.model_name``, ``serving.*``, ``store``).
         metrics: where loads, failures and the current version are recorded.
-        registry_factory: opens the registry (default: ``RegistryStore.open(db_url, upgrade=False)``);
+        registry_factory: opens the registry (default: ``RegistryStore.from_settings(settings)``);
             called lazily and again after a failure, so the service starts without a DB.
     """
 
@@ -123,7 +124,7 @@ class ModelWatcher:
         self.name = settings.registry.model_name
         self.alias = settings.serving.alias
         self.cache_root = Path(settings.serving.cache_dir) / self.name.replace("/", "_")
-        self._factory = registry_factory or (lambda: _open_registry(settings.registry.db_url))
+        self._factory = registry_factory or (lambda: _open_registry(settings))
         self._registry: AliasSource | None = None
         self._current: LoadedModel | None = None
         self._swap_lock = threading.Lock()
@@ -223,6 +224,10 @@ class ModelWatcher:
         self.cache_root.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_root / f".tmp-{target.version}-{uuid.uuid4().hex[:8]}"
         try:
+            try:
+                check_storage_uri(target.artifact_uri, allowed_prefixes(self.settings), "artifact_uri")
+            except UriNotAllowed as e:  # re-checked here: a row may predate a setting, or be edited
+                raise ArtifactRejectedError("uri_not_allowed", str(e)) from e
             try:
                 store, key = open_uri(target.artifact_uri, self.settings.store)
                 store.get_dir(key, tmp)

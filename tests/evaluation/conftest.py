@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.registry import Identities, create_identities
 from tests.support.tiny_dataset import DATASET, VERSION, publish_tiny_dataset
 from training.result import StageResult, write_result
 from vidforge.digest import sha256_tree
@@ -18,8 +19,16 @@ STAGES = ("stage1_image", "stage2_video", "stage3_finetune")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def identities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Identities:
+    """Registry tokens; the pipeline's is the process's configured identity (``VIDFORGE_REGISTRY__TOKEN``)."""
     monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
+    made = create_identities(get_settings())
+    monkeypatch.setenv("VIDFORGE_REGISTRY__TOKEN", made.pipeline)
+    return made
+
+
+@pytest.fixture
+def settings(identities: Identities) -> Settings:
     s = get_settings()
     publish_tiny_dataset(open_store(s.store))
     return s

@@ -6,6 +6,7 @@ from evaluation.config import load_eval_config
 from evaluation.promotion import promote, register_candidate
 from evaluation.run import evaluate_run
 from services.registry.store import RegistryStore
+from tests.support.registry import Identities
 from vidforge.settings import Settings
 from vidforge.store import LocalStore
 
@@ -25,12 +26,14 @@ def test_first_run_is_gated_on_absolute_rules_and_reported(
 
 
 def test_second_run_is_compared_with_the_promoted_champion(
-    settings: Settings, make_run: Callable, local_store: LocalStore
+    settings: Settings, identities: Identities, make_run: Callable, local_store: LocalStore
 ) -> None:
     cfg = load_eval_config()
     make_run("run-a", seed=0)
     first = register_candidate(settings, evaluate_run(settings, "run-a", cfg), cfg.promotion)
-    promote(settings, {**first, "gate": {**first["gate"], "passed": True}}, cfg.promotion)
+    reg = RegistryStore.from_settings(settings)
+    reg.add_approval(settings.registry.model_name, first["model_version"], identities.approver_principal, "approved")
+    promote(settings, first, cfg.promotion)
     make_run("run-b", seed=1)
     record = evaluate_run(settings, "run-b", cfg)
     assert record["champion_version"] == 1
@@ -39,10 +42,9 @@ def test_second_run_is_compared_with_the_promoted_champion(
     assert record["champion"]["heldout_loss"] != record["metrics"]["heldout_loss"]
     assert len(record["gate"]["checks"]) == 4
     second = register_candidate(settings, record, cfg.promotion)
-    reg = RegistryStore.open(settings.registry.db_url)
     mv = reg.get_version(settings.registry.model_name, second["model_version"])
     assert mv.parent_version == 1 and mv.run_id == "run-b" and mv.dataset_version == "tiny/v1"
-    assert mv.metrics["gate_passed"] in (0.0, 1.0)
+    assert mv.gate_passed == record["gate"]["passed"] and len(mv.gate_checks) == 4
 
 
 def test_evaluating_a_missing_run_fails_clearly(settings: Settings) -> None:

@@ -1,1 +1,1 @@
-"""One APIRouter per resource of the registry API, plus the HTML pages."""
+"""One APIRouter per resource of the registry API, plus the HTML pages; path parameters in :mod:`.params`."""

@@ -1,4 +1,4 @@
-"""``/api/audit``: the append-only audit log."""
+"""``/api/audit``: the append-only, hash-chained audit log and its verification."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.registry.deps import StoreDep
-from services.registry.schemas import AuditEventPublic
+from services.registry.deps import StoreDep, Viewer
+from services.registry.models import NAME_LENGTH
+from services.registry.routes.params import Limit
+from services.registry.schemas import AuditEventPublic, ChainPublic
+from services.registry.validation import MAX_INT
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -15,8 +18,16 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("")
 def audit_log(
     store: StoreDep,
-    name: Annotated[str | None, Query(description="only events of this model")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    _: Viewer,
+    name: Annotated[str | None, Query(max_length=NAME_LENGTH, pattern=r"^[A-Za-z0-9._-]+$")] = None,
+    limit: Limit = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_INT, description="page: records older than this")] = None,
 ) -> list[AuditEventPublic]:
-    """Newest events first."""
-    return [AuditEventPublic.model_validate(e) for e in store.audit_log(name, limit)]
+    """Newest records first (of one model with ``name``)."""
+    return [AuditEventPublic.model_validate(e) for e in store.audit_log(name, limit, before_id)]
+
+
+@router.get("/verify")
+def verify(store: StoreDep, _: Viewer) -> ChainPublic:
+    """Recompute the hash chain; ``ok`` false names the first broken record."""
+    return ChainPublic.model_validate(store.verify_audit())

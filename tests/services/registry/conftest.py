@@ -20,11 +20,23 @@ from sqlalchemy.engine import make_url
 
 from services.registry.api import create_app
 from services.registry.db import normalise_url, upgrade
-from services.registry.store import RegistryStore
+from services.registry.store import RegistryPolicy, RegistryStore
+from vidforge.identity import Principal, Role
 from vidforge.settings import Settings, get_settings
 
 BACKENDS = ["sqlite", "postgresql"]
-TABLES = ("audit_events", "approvals", "model_aliases", "model_versions", "registered_models")
+TABLES = (
+    "webhook_deliveries", "webhooks", "api_tokens", "model_tags", "audit_events", "approvals", "model_aliases",
+    "model_versions", "registered_models",
+)
+ALLOWED = ("s3://b", "s3://bucket")
+"""URI prefixes the test registries accept (besides the settings' object store)."""
+POLICY = RegistryPolicy(allowed_uri_prefixes=ALLOWED)
+OPS = Principal("ops", Role.OPERATOR)
+ALICE = Principal("alice", Role.APPROVER)
+BOB = Principal("bob", Role.APPROVER)
+ADMIN = Principal("root", Role.ADMIN)
+VIEWER = Principal("vic", Role.VIEWER)
 
 
 @contextmanager
@@ -71,6 +83,7 @@ def _truncate(url: str) -> None:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+            conn.exec_driver_sql("UPDATE audit_head SET last_id = 0, last_hash = repeat('0', 64)")
     finally:
         engine.dispose()
 
@@ -100,7 +113,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def store(db_url: str) -> Iterator[RegistryStore]:
     """A store on an empty database at head."""
-    opened = RegistryStore(db_url)
+    opened = RegistryStore(db_url, POLICY)
     yield opened
     opened.dispose()
 
@@ -108,11 +121,41 @@ def store(db_url: str) -> Iterator[RegistryStore]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Settings whose registry lives at ``db_url``."""
-    return get_settings(overrides={"home": str(tmp_path / "home"), "registry": {"db_url": db_url}})
+    home = tmp_path / "home"
+    prefixes = [*ALLOWED, (home / "store").resolve().as_uri()]
+    return get_settings(overrides={"home": str(home), "registry": {"db_url": db_url, "allowed_uri_prefixes": prefixes}})
+
+
+@pytest.fixture
+def tokens(db_url: str) -> dict[str, str]:
+    """One API token per role (named after the role, plus a second approver ``approver2``): name → value."""
+    store = RegistryStore(db_url, POLICY)
+    try:
+        _, admin = store.create_token("admin", "admin", None)
+        root = store.resolve_token(admin)
+        assert root is not None
+        made = {"admin": admin}
+        for name, role in (("viewer", "viewer"), ("operator", "operator"), ("approver", "approver"),
+                           ("approver2", "approver")):
+            made[name] = store.create_token(name, role, root)[1]
+        return made
+    finally:
+        store.dispose()
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """A TestClient on ``create_app(settings)`` with its lifespan running."""
-    with TestClient(create_app(settings)) as test_client:
+    """A TestClient on ``create_app(settings)`` with its lifespan running (no credentials set)."""
+    with TestClient(create_app(settings, dispatch_webhooks=False)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def as_role(client: TestClient, tokens: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Authorization headers by token name (``admin``, ``viewer``, ``operator``, ``approver``, ``approver2``)."""
+    return {name: auth(value) for name, value in tokens.items()}

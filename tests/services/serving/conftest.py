@@ -26,8 +26,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.registry.store import RegistryStore
+from services.registry.entities import ModelVersion
+from services.registry.store import RegistryPolicy, RegistryStore
 from vidforge.digest import sha256_tree
+from vidforge.identity import Principal, Role
 from vidforge.settings import ServingSettings, Settings, get_settings
 from vidforge.store import LocalStore
 
@@ -108,10 +110,37 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
     return Artifacts(store=store, v1=v1, v2=v2)
 
 
+class GovernedRegistry:
+    """The registry as the pipeline and two people use it: register (gate passed), approve, promote.
+
+    ``create_version`` registers as ``pipeline``; ``set_alias`` has ``alice`` approve the version
+    and ``pipeline`` move the alias from wherever it points (compare-and-set), as promotion does.
+    """
+
+    def __init__(self, store: RegistryStore) -> None:
+        self.store = store
+        self.db_url = store.db_url
+        self.pipeline = Principal("pipeline", Role.APPROVER)
+        self.alice = Principal("alice", Role.APPROVER)
+
+    def create_version(self, name: str, **kwargs: Any) -> ModelVersion:
+        return self.store.create_version(name, self.pipeline, gate_passed=True, **kwargs)
+
+    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        if not any(a.approver == "alice" for a in self.store.list_approvals(name, version)):
+            self.store.add_approval(name, version, self.alice, "approved", "ok")
+        current = self.store.get_model(name).aliases.get(alias)
+        return self.store.set_alias(name, alias, version, self.pipeline, expected_version=current)
+
+    def dispose(self) -> None:
+        self.store.dispose()
+
+
 @pytest.fixture
-def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[RegistryStore]:
+def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[GovernedRegistry]:
     """A migrated SQLite registry with version 1 registered and aliased ``production``."""
-    store = RegistryStore.open(f"sqlite:///{tmp_path / 'reg.db'}")
+    policy = RegistryPolicy(allowed_uri_prefixes=(artifacts.store.root_uri,))
+    store = GovernedRegistry(RegistryStore.open(f"sqlite:///{tmp_path / 'reg.db'}", policy))
     store.create_version(MODEL, artifact_uri=artifacts.v1.uri, sha256=artifacts.v1.sha256, run_id="r1")
     store.set_alias(MODEL, "production", 1)
     yield store
@@ -119,12 +148,13 @@ def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[RegistryStore]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, registry: RegistryStore) -> Settings:
+def settings(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Settings:
     """Settings pointing at the temp registry and a temp cache; fast polling, small limits."""
     return get_settings(
         overrides={
             "home": str(tmp_path / "home"),
-            "registry": {"db_url": registry.db_url, "model_name": MODEL},
+            "registry": {"db_url": registry.db_url, "model_name": MODEL,
+                         "allowed_uri_prefixes": [artifacts.store.root_uri]},
             "serving": {
                 "poll_interval_s": 0.2,
                 "cache_dir": str(tmp_path / "cache"),
@@ -246,7 +276,7 @@ def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.P
     port = _free_port()
     overrides: dict[str, Any] = {
         "home": str(settings.home), "log_json": True,
-        "registry": settings.registry.model_dump(),
+        "registry": settings.registry.model_dump(mode="json"),  # secrets dropped: serving needs none
         "serving": {
             **settings.serving.model_dump(mode="json"), "port": port, "host": "127.0.0.1",
             "webhook_secret": settings.serving.webhook_secret.get_secret_value(),  # mode="json" masks it

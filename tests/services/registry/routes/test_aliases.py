@@ -1,29 +1,52 @@
-"""/api/models/{name}/aliases routes."""
+"""/api/models/{name}/aliases: CAS moves, protected aliases, rollback, and the downstream resolve."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-SHA = "ef" * 32
+SHA = "cd" * 32
 
 
-def test_alias_moves_between_versions(client: TestClient) -> None:
-    for _ in range(2):
-        client.post("/api/models/m/versions", json={"artifact_uri": "x", "sha256": SHA})
-    assert client.put("/api/models/m/aliases/production", json={"version": 1}).json()["aliases"] == ["production"]
-    moved = client.put("/api/models/m/aliases/production", json={"version": 2}, headers={"X-Actor": "ops"})
-    assert (moved.status_code, moved.json()["version"]) == (200, 2)
-    assert client.get("/api/models/m/aliases/production").json()["version"] == 2
-    assert client.get("/api/models/m/versions/1").json()["aliases"] == []
-    assert client.get("/api/models/m").json()["aliases"] == {"production": 2}
+def _register(client: TestClient, headers: dict[str, str], gate: bool = True) -> int:
+    body = {"artifact_uri": "s3://b/m", "sha256": SHA, "gate_passed": gate}
+    response = client.post("/api/models/m/versions", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["version"])
 
 
-def test_alias_errors_and_delete(client: TestClient) -> None:
-    client.post("/api/models/m/versions", json={"artifact_uri": "x", "sha256": SHA})
-    assert client.put("/api/models/m/aliases/production", json={"version": 5}).status_code == 404
-    assert client.put("/api/models/m/aliases/bad alias", json={"version": 1}).status_code == 422
-    client.put("/api/models/m/aliases/production", json={"version": 1})
-    assert client.delete("/api/models/m/aliases/production").status_code == 204
-    missing = client.get("/api/models/m/aliases/production")
-    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
-    assert client.delete("/api/models/m/aliases/production").status_code == 404
+def test_promotion_over_http_follows_every_rule(client: TestClient, as_role: dict[str, dict[str, str]]) -> None:
+    ops, alice, bob = as_role["operator"], as_role["approver"], as_role["approver2"]
+    _register(client, ops)
+    url = "/api/models/m/aliases/production"
+    refused = client.put(url, json={"version": 1, "expected_version": None}, headers=ops)
+    assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
+    missing = client.put(url, json={"version": 1, "expected_version": None}, headers=alice)
+    assert (missing.status_code, missing.json()["error"]) == (409, "rule_violation")
+    assert "no approval by an identity other than its registrant 'operator'" in missing.json()["message"]
+    no_reason = client.post("/api/models/m/versions/1/approvals", json={"decision": "rejected"}, headers=bob)
+    assert (no_reason.status_code, no_reason.json()["error"]) == (422, "invalid_input")
+    approved = client.post("/api/models/m/versions/1/approvals", json={"decision": "approved"}, headers=bob)
+    assert (approved.status_code, approved.json()["approver"]) == (201, "approver2")
+    moved = client.put(url, json={"version": 1, "expected_version": None}, headers=alice)
+    assert moved.status_code == 200 and moved.json()["aliases"] == ["production"]
+    stale = client.put(url, json={"version": 1, "expected_version": None}, headers=alice)
+    assert (stale.status_code, stale.json()["error"]) == (409, "alias_conflict")
+    target = client.get(url, headers=as_role["viewer"]).json()
+    assert target == {"name": "m", "alias": "production", "version": 1, "artifact_uri": "s3://b/m", "sha256": SHA}
+    _register(client, ops)
+    client.post("/api/models/m/versions/2/approvals", json={"decision": "approved"}, headers=bob)
+    assert client.put(url, json={"version": 2, "expected_version": 1}, headers=alice).status_code == 200
+    back = client.post(f"{url}/rollback", json={"version": 1, "expected_version": 2, "reason": "v2 flickers"},
+                       headers=alice)
+    assert back.status_code == 200 and back.json()["version"] == 1
+    audit = client.get("/api/audit", params={"name": "m", "limit": 1}, headers=as_role["viewer"]).json()[0]
+    assert (audit["action"], audit["actor"], audit["details"]["reason"]) == ("rollback", "approver", "v2 flickers")
+    gone = client.request("DELETE", url, json={"expected_version": 1}, headers=alice)
+    assert gone.status_code == 204
+
+
+def test_four_eyes_over_http(client: TestClient, as_role: dict[str, dict[str, str]]) -> None:
+    _register(client, as_role["approver"])  # an approver may register too, but never review it
+    own = client.post("/api/models/m/versions/1/approvals", json={"decision": "approved"}, headers=as_role["approver"])
+    assert (own.status_code, own.json()["error"]) == (409, "rule_violation")
+    assert "four eyes" in own.json()["message"]
