@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from vidforge.demo_registry import approve_as_reviewer, ensure_identities
 from vidforge.ids import new_id
 from vidforge.settings import Settings, get_settings
 from vidforge.store import ObjectStore, open_store
@@ -104,6 +105,30 @@ def dags_test(ctx: DemoContext, console: Console, dag_id: str, conf: dict[str, A
          [_bin("airflow"), "dags", "test", dag_id, "--conf", json.dumps(conf)])
 
 
+def step_evaluate_promote(ctx: DemoContext, console: Console, reviewer: str) -> None:
+    """Run the evaluate/promote DAG; while it waits for an approval, the reviewer approves over HTTP."""
+    log_path = ctx.out_dir / "logs" / "vidforge_evaluate_promote.log"
+    t0 = time.monotonic()
+    with log_path.open("w") as fh:
+        proc = subprocess.Popen([_bin("airflow"), "dags", "test", "vidforge_evaluate_promote", "--conf",
+                                 json.dumps({"run_id": ctx.run_id})], env=ctx.env, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            with console.status("Airflow DAG vidforge_evaluate_promote (evaluate → register → approval) …"):
+                approve_as_reviewer(ctx, console, proc, reviewer)
+            with console.status("Airflow DAG vidforge_evaluate_promote (approval seen → promote) …"):
+                proc.wait(timeout=900)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    text = log_path.read_text(errors="replace")
+    if proc.returncode != 0 or "state=failed" in text or "Task failed" in text:
+        console.print(f"[red]✗ Airflow DAG vidforge_evaluate_promote failed[/red]; last lines of {log_path}:")
+        console.print("\n".join(text.splitlines()[-40:]), markup=False, highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/green] Airflow DAG vidforge_evaluate_promote [dim]({time.monotonic() - t0:.1f} s, "
+                  f"log: {log_path})[/dim]")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -184,12 +209,13 @@ def run_steps(ctx: DemoContext, console: Console, keep_serving: bool = False) ->
 
     console.rule("vidforge demo")
     step_airflow(ctx, console)
+    tokens = ensure_identities(ctx, console)
     sources = step_inputs(ctx, console)
     dags_test(ctx, console, "vidforge_curate", {"sources": sources, "dataset": ctx.dataset, "version": ctx.version})
     ds = load_dataset(ctx.store, ctx.dataset, ctx.version)
     console.print(f"  dataset {ctx.dataset}/{ctx.version}: {ds.info.clips_kept} kept of {ds.info.clips_in} clips")
     dags_test(ctx, console, "vidforge_train", {"dataset": ctx.dataset, "version": ctx.version, "run_id": ctx.run_id})
-    dags_test(ctx, console, "vidforge_evaluate_promote", {"run_id": ctx.run_id})
+    step_evaluate_promote(ctx, console, tokens["demo-reviewer"])
     promotion = ctx.read_json(f"evaluations/{ctx.run_id}/promotion.json")
     stages = [ctx.read_json(f"runs/{ctx.run_id}/{s}/result.json") for s in promotion["stages"]]
     served = step_serve(ctx, console, first_frame_png(ctx, str(ds.kept["uri"].iloc[0])), keep_serving)

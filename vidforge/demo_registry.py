@@ -1,0 +1,102 @@
+"""The demo's registry identities and its human approval, done the way a team does them.
+
+The demo creates (once, then reuses) three tokens with ``vidforge registry token
+create``: ``demo-admin`` (the first admin, bootstrapped from database access),
+``demo-pipeline`` (the identity the DAG tasks act as; the approver role lets it
+move ``production`` once someone else approved) and ``demo-reviewer`` (the
+stakeholder). They are kept in ``<home>/demo-tokens.json`` (mode 0600). While the
+evaluate/promote DAG waits for an approval, the reviewer approves the candidate
+over the registry's HTTP API, as a person would on its pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vidforge.demo_steps import DemoContext
+
+ROLES = {"demo-pipeline": "approver", "demo-reviewer": "approver"}
+
+
+def _registry_cli(ctx: DemoContext, args: list[str], token: str = "") -> str:
+    from vidforge.demo_steps import _bin
+
+    env = {**ctx.env, "VIDFORGE_REGISTRY__TOKEN": token}
+    done = subprocess.run([_bin("vidforge"), "registry", *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"vidforge registry {' '.join(args[:2])} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def ensure_identities(ctx: DemoContext, console: Console) -> dict[str, str]:
+    """The demo's tokens by name (created on the first run); sets the pipeline's token in ``ctx.env``."""
+    path = Path(ctx.settings.home) / "demo-tokens.json"
+    _registry_cli(ctx, ["upgrade"])
+    tokens: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if "demo-admin" not in tokens:
+        tokens["demo-admin"] = _registry_cli(ctx, ["token", "create", "--name", "demo-admin", "--role", "admin"])
+    for name, role in ROLES.items():
+        if name not in tokens:
+            tokens[name] = _registry_cli(ctx, ["token", "create", "--name", name, "--role", role],
+                                         tokens["demo-admin"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tokens, indent=2))
+    os.chmod(path, 0o600)
+    ctx.env["VIDFORGE_REGISTRY__TOKEN"] = tokens["demo-pipeline"]
+    console.print(f"  registry identities: demo-pipeline (approver), demo-reviewer (approver); tokens in {path}")
+    return tokens
+
+
+def approve_as_reviewer(ctx: DemoContext, console: Console, dag: subprocess.Popen[bytes], reviewer: str,
+                        timeout_s: float = 900) -> dict[str, Any] | None:
+    """Start the registry service, wait until the DAG registered this run, approve it as the reviewer.
+
+    Returns the approval (None when the gate failed: nothing to approve). The DAG process
+    ``dag`` keeps running; its approval step sees the decision on its next poke.
+    """
+    import httpx
+
+    from vidforge.demo_steps import _bin, _free_port, _wait
+
+    port = _free_port()
+    log = (ctx.out_dir / "logs" / "registry.log").open("w")
+    server = subprocess.Popen([_bin("vidforge"), "registry", "serve", "--port", str(port)], env=ctx.env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {reviewer}"}
+    model = ctx.settings.registry.model_name
+    try:
+        _wait(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, 60, server)
+        found: dict[str, Any] = {}
+
+        def registered() -> bool:
+            if dag.poll() is not None:
+                return True
+            r = httpx.get(f"{base}/api/models/{model}/versions", headers=headers, timeout=5)
+            mine = [v for v in r.json() if v["run_id"] == ctx.run_id] if r.status_code == 200 else []
+            found.update(mine[0] if mine else {})
+            return bool(mine)
+
+        deadline = time.monotonic() + timeout_s
+        while not registered() and time.monotonic() < deadline:
+            time.sleep(1)
+        if not found or not found["gate_passed"]:
+            return None
+        url = f"{base}/api/models/{model}/versions/{found['version']}/approvals"
+        r = httpx.post(url, headers=headers, timeout=10,
+                       json={"decision": "approved", "comment": "demo: report read, gate passed"})
+        r.raise_for_status()
+        console.print(f"  [green]✓[/green] {model} v{found['version']} approved by demo-reviewer over the registry API "
+                      f"(registered by {found['created_by']})")
+        return dict(r.json())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
