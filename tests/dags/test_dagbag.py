@@ -15,7 +15,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
     "vidforge_curate": {"plan", "curate"},
     "vidforge_train": {"resolve", "stage1_image", "stage2_video", "stage3_finetune", "publish"},
-    "vidforge_evaluate_promote": {"resolve", "evaluate", "register", "gate_passed", "promote"},
+    "vidforge_evaluate_promote": {"resolve", "evaluate", "register", "gate_passed", "await_approval", "promote"},
 }
 HEAVY = {"torch", "diffusers", "transformers", "cv2", "av", "ray", "curation", "training", "evaluation", "services"}
 
