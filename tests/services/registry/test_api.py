@@ -12,26 +12,28 @@ from services.registry.errors import SchemaOutOfDate
 from vidforge.settings import get_settings
 
 
-def test_unknown_model_is_404_with_the_error_body(client: TestClient) -> None:
-    response = client.get("/api/models/nope")
+def test_unknown_model_is_404_with_the_error_body(client: TestClient, as_role: dict[str, dict[str, str]]) -> None:
+    response = client.get("/api/models/nope", headers=as_role["viewer"])
     assert response.status_code == 404
     body = response.json()
     assert body["error"] == "not_found"
     assert "nope" in body["message"]
 
 
-def test_store_validation_errors_are_422(client: TestClient) -> None:
-    response = client.post("/api/models", json={"name": "has space"})
+def test_store_validation_errors_are_422(client: TestClient, as_role: dict[str, dict[str, str]]) -> None:
+    response = client.post("/api/models", json={"name": "has space"}, headers=as_role["operator"])
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_input"
     assert "name" in response.json()["message"]
 
 
-def test_request_validation_errors_use_the_same_shape(client: TestClient) -> None:
-    response = client.post("/api/models", json={"description": "no name"})
+def test_request_validation_errors_use_the_same_shape(
+    client: TestClient, as_role: dict[str, dict[str, str]]
+) -> None:
+    response = client.post("/api/models", json={"description": "no name"}, headers=as_role["operator"])
     assert response.status_code == 422
     body = response.json()
-    assert (body["error"], body["message"]) == ("invalid_input", "request validation failed")
+    assert (body["error"], body["message"]) == ("invalid_input", "request validation failed: body.name: Field required")
     assert body["details"][0]["loc"] == ["body", "name"]
 
 

@@ -16,6 +16,9 @@ def test_valid_values_are_normalised() -> None:
     assert v.check_metrics(None) == {}
     assert v.check_actor("  alice ") == "alice"
     assert v.check_version(1) == 1
+    assert v.check_uri("s3://b/runs/r1", ["s3://b"]) == "s3://b/runs/r1"
+    assert v.check_uri("", ["s3://b"], required=False) == ""
+    assert v.check_reason("  flicker ") == "flicker"
 
 
 @pytest.mark.parametrize(
@@ -35,7 +38,13 @@ def test_valid_values_are_normalised() -> None:
         lambda: v.check_decision("Approved"),
         lambda: v.check_limit(10_001),
         lambda: v.check_text("x" * 257, "run_id", 256),
-        lambda: v.check_uri("  "),
+        lambda: v.check_uri("  ", ["s3://b"]),
+        lambda: v.check_uri("s3://c/x", ["s3://b"]),
+        lambda: v.check_text("a\x00b", "comment"),
+        lambda: v.check_reason("   "),
+        lambda: v.check_tag("k k", "v"),
+        lambda: v.check_gate_checks([1]),
+        lambda: v.check_version(2**31),
     ],
 )
 def test_invalid_values_raise_invalid_input(call: object) -> None:
