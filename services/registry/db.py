@@ -7,6 +7,7 @@ this package's ``migrations/`` directory and hands the live connection to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,27 +97,27 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+def _migrate(db_url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic ``step`` (upgrade or downgrade) to ``revision`` in one transaction."""
+    engine = create_engine(db_url, foreign_keys=False)
+    try:
+        with engine.begin() as connection:
+            step(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
 def upgrade(db_url: str, revision: str = "head") -> None:
     """Migrate the database at ``db_url`` to ``revision`` (default: the head).
 
     Safe to run repeatedly; an empty database is created from scratch.
     """
-    engine = create_engine(db_url, foreign_keys=False)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
-    finally:
-        engine.dispose()
+    _migrate(db_url, command.upgrade, revision)
 
 
 def downgrade(db_url: str, revision: str) -> None:
     """Migrate the database at ``db_url`` down to ``revision`` (data of later revisions' tables is dropped)."""
-    engine = create_engine(db_url, foreign_keys=False)
-    try:
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), revision)
-    finally:
-        engine.dispose()
+    _migrate(db_url, command.downgrade, revision)
 
 
 def current_revision(db_url: str) -> str | None:
