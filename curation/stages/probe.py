@@ -7,7 +7,10 @@ frame decodes — e.g. truncated before the first frame), ``truncated`` (the
 container's index lists more frames than the file holds, or demuxing fails).
 
 FFmpeg picks the demuxer by content, so a valid video with the wrong extension
-(Matroska or AVI named ``.mp4``) is probed like any other.
+(Matroska or AVI named ``.mp4``) is probed like any other. The probe reads the
+file once, front to back, and never seeks: files without a seek index (Matroska
+without Cues, FLV without keyframe metadata) answer a seek with EPERM, see
+:mod:`curation.seeking`.
 """
 
 from __future__ import annotations
