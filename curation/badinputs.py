@@ -15,10 +15,12 @@ timestamps or geometry must differ.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -51,15 +53,73 @@ class BadInput:
     description: str
 
 
-def _frames(num_frames: int, seed: int, shots: int = 1, speed: float = 2.0) -> list[np.ndarray]:
-    """RGB frames of a synthetic pan (``shots`` shots of equal length, hard cuts between them)."""
+def pan_frames(
+    num_frames: int, seed: int, shots: int = 1, speed: float = 2.0, size: tuple[int, int] = (160, 120)
+) -> list[np.ndarray]:
+    """RGB frames (``size`` = width, height) of a synthetic pan: ``shots`` shots of equal length, hard cuts
+    between them."""
     per, rest = divmod(num_frames, shots)
-    spec = VideoSpec(seed=seed, shots=tuple(
+    spec = VideoSpec(seed=seed, width=size[0], height=size[1], shots=tuple(
         ShotSpec(per + (i < rest), speed=speed, direction_deg=40.0 * i) for i in range(shots)))
     with tempfile.TemporaryDirectory(prefix="vidforge-bad-") as tmp:
         truth = write_video(spec, Path(tmp) / "frames.mp4")
         with av.open(truth.path) as container:
             return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@dataclass(frozen=True)
+class Audio:
+    """An audio track for :func:`encode`: a 440 Hz tone as long as the video.
+
+    Attributes:
+        codec: FFmpeg encoder (``aac``, ``libopus``, ``wmav2``, ``ac3``...).
+        rate: sample rate in Hz.
+        layout: channel layout (``mono``, ``stereo``).
+        bit_rate: bits per second (WMA needs one).
+    """
+
+    codec: str = "aac"
+    rate: int = 16000
+    layout: str = "mono"
+    bit_rate: int = 64000
+
+
+class _Unseekable:
+    """A write-only file object that says it cannot seek: muxers write to it as to a pipe or a live stream."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def write(self, data: bytes) -> int:
+        return self._file.write(data)
+
+    def seekable(self) -> bool:
+        return False
+
+
+def tone(seconds: float, rate: int, hz: float = 440.0) -> np.ndarray:
+    """``float32`` samples of a sine tone (amplitude 0.2)."""
+    t = np.arange(int(seconds * rate), dtype=np.float32) / rate
+    return (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def _audio_frames(stream: av.AudioStream, start: Fraction, seconds: float) -> Iterator[av.AudioFrame]:
+    """Frames of a tone of ``seconds`` from time ``start`` (s), in the encoder's frame size and sample format."""
+    ctx = stream.codec_context
+    rate, layout, fmt = ctx.sample_rate, ctx.layout, ctx.format
+    chunk = ctx.frame_size or 1024
+    channels = len(layout.channels)
+    samples = tone(seconds, rate)
+    first = round(start * rate)
+    for i in range(0, len(samples) - chunk + 1, chunk):
+        block = np.repeat(samples[None, i : i + chunk], channels, axis=0)
+        if fmt.name.startswith("s16"):
+            block = (block * 32767).astype(np.int16)
+        if not fmt.is_planar:
+            block = block.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block), format=fmt.name, layout=layout.name)
+        frame.sample_rate, frame.pts, frame.time_base = rate, first + i, Fraction(1, rate)
+        yield frame
 
 
 def encode(
@@ -76,6 +136,8 @@ def encode(
     key_at: Sequence[int] = (),
     options: dict[str, str] | None = None,
     container_options: dict[str, str] | None = None,
+    audio: Audio | None = None,
+    streaming: bool = False,
 ) -> Path:
     """Encode RGB ``frames`` (all one size) with any codec into any container.
 
@@ -92,6 +154,10 @@ def encode(
         key_at: frame indices forced to be keyframes (besides the encoder's own).
         options: extra encoder options.
         container_options: muxer options (``{"movflags": "faststart"}``).
+        audio: also write this audio track, starting with the first frame and as long as the video,
+            interleaved with it.
+        streaming: write through a file object that cannot seek, as a muxer writes to a pipe or a live
+            stream: nothing is written back once written (Matroska: no Cues; MP4 needs fragments).
 
     Returns:
         ``path``.
@@ -101,20 +167,38 @@ def encode(
     tb = time_base or Fraction(1, fps)
     stamps = list(pts) if pts is not None else list(range(len(frames)))
     height, width = frames[0].shape[:2]
-    with av.open(str(path), "w", format=container_format, options=container_options or {}) as out:
+    with ExitStack() as stack:
+        target: str | _Unseekable = str(path)
+        if streaming:
+            target = _Unseekable(stack.enter_context(path.open("wb")))
+        out = stack.enter_context(av.open(target, "w", format=container_format, options=container_options or {}))
         stream = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.codec_context.time_base = tb
         stream.options = dict(options or {})
         if rotation:
             stream.set_display_rotation(rotation)
+        track, sound = None, iter(())
+        if audio is not None:
+            track = out.add_stream(audio.codec, rate=audio.rate)
+            track.layout, track.bit_rate = audio.layout, audio.bit_rate
+            seconds = (stamps[-1] - stamps[0]) * tb + Fraction(1, fps)
+            sound = _audio_frames(track, stamps[0] * tb, float(seconds))
+        pending = next(sound, None)
         for i, img in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
             frame.pts, frame.time_base = stamps[i], tb
             if i in key_at:
                 frame.pict_type = av.video.frame.PictureType.I
             out.mux(stream.encode(frame))
+            while track is not None and pending is not None and pending.pts * pending.time_base <= stamps[i] * tb:
+                out.mux(track.encode(pending))  # the sound up to this frame: interleaved as a recorder writes
+                pending = next(sound, None)
         out.mux(stream.encode(None))
+        if track is not None:
+            for rest in ([pending] if pending is not None else []) + list(sound):
+                out.mux(track.encode(rest))
+            out.mux(track.encode(None))
     return path
 
 
@@ -132,7 +216,7 @@ def write_truncated_mdat(path: str | Path, seed: int = 0) -> Path:
     It opens and its index promises every frame, but the second half of the
     packets is missing (a download that stopped half way).
     """
-    path = encode(_frames(48, seed), path, container_format="mp4", container_options={"movflags": "faststart"})
+    path = encode(pan_frames(48, seed), path, container_format="mp4", container_options={"movflags": "faststart"})
     data = path.read_bytes()
     boxes = {kind: (start, end) for kind, start, end in top_level_boxes(data)}
     start, end = boxes["mdat"]
@@ -148,7 +232,7 @@ def write_no_moov(path: str | Path, seed: int = 0) -> Path:
     A recorder killed before it finalised the file leaves exactly this.
     """
     path = Path(path)
-    encode(_frames(24, seed), path, container_format="mp4")
+    encode(pan_frames(24, seed), path, container_format="mp4")
     data = path.read_bytes()
     boxes = {kind: (start, end) for kind, start, end in top_level_boxes(data)}
     path.write_bytes(data[: boxes["moov"][0]])
@@ -172,7 +256,7 @@ def write_wrong_container(path: str | Path, container: str = "matroska", seed: i
     options = {"x264-params": "keyint=24"} if codec == "libx264" else {"g": "24"}
     if codec.startswith("libvpx"):
         options |= {"deadline": "realtime", "cpu-used": "8", "threads": "1"}  # else seconds (threads spin)
-    return encode(_frames(72, seed, shots=2), path, codec=codec, container_format=container.split("_")[0],
+    return encode(pan_frames(72, seed, shots=2), path, codec=codec, container_format=container.split("_")[0],
                   key_at=(36,), options=options)
 
 
@@ -181,7 +265,7 @@ def write_not_a_video(path: str | Path, kind: str = "png", seed: int = 0) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "png":
-        _, buf = cv2.imencode(".png", cv2.cvtColor(_frames(1, seed)[0], cv2.COLOR_RGB2BGR))
+        _, buf = cv2.imencode(".png", cv2.cvtColor(pan_frames(1, seed)[0], cv2.COLOR_RGB2BGR))
         path.write_bytes(buf.tobytes())
     elif kind == "text":
         path.write_text("this is not a video\n" * 40)
@@ -198,23 +282,18 @@ def write_audio_only(path: str | Path, seconds: float = 2.0, cover_art: bool = F
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rate, chunk = 16000, 1024
-    t = np.arange(int(seconds * rate), dtype=np.float32) / rate
-    tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=rate)
+        stream = out.add_stream("aac", rate=16000)
         stream.layout = "mono"
         cover: list[av.Packet] = []
         if cover_art:
             pic = out.add_stream("mjpeg", rate=1)
             pic.width, pic.height, pic.pix_fmt = 64, 64, "yuvj420p"
             pic.disposition = av.stream.Disposition.attached_pic
-            image = av.VideoFrame.from_ndarray(cv2.resize(_frames(1, 0)[0], (64, 64)), format="rgb24")
+            image = av.VideoFrame.from_ndarray(cv2.resize(pan_frames(1, 0)[0], (64, 64)), format="rgb24")
             image.pts = 0
             cover = [*pic.encode(image), *pic.encode(None)]
-        for i in range(0, len(tone) - chunk + 1, chunk):
-            frame = av.AudioFrame.from_ndarray(tone[None, i : i + chunk], format="fltp", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = rate, i, Fraction(1, rate)
+        for frame in _audio_frames(stream, Fraction(0), seconds):
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
         out.mux(cover)
@@ -242,7 +321,7 @@ def write_vfr(path: str | Path, seed: int = 0) -> Path:
     starts = [int(s) for s in np.cumsum([0, *counts[:-1]])]
     frames: list[np.ndarray] = []
     for k, n in enumerate(counts):
-        frames.extend(_frames(n, seed + 100 + k))
+        frames.extend(pan_frames(n, seed + 100 + k))
     return encode(frames, path, fps=VFR_TICKS, pts=vfr_pts(), time_base=Fraction(1, VFR_TICKS),
                   key_at=starts, options={"x264-params": "scenecut=0"})
 
@@ -260,7 +339,7 @@ def write_rotated(path: str | Path, seed: int = 0) -> Path:
 
 def upright_frames(seed: int = 0, num_frames: int = 48) -> list[np.ndarray]:
     """The upright (portrait, 120×160) frames :func:`write_rotated` encodes: a bright bar marks the top."""
-    frames = [np.ascontiguousarray(np.rot90(f)) for f in _frames(num_frames, seed + 200)]
+    frames = [np.ascontiguousarray(np.rot90(f)) for f in pan_frames(num_frames, seed + 200)]
     for f in frames:
         f[:16] = 255
     return frames
@@ -269,14 +348,14 @@ def upright_frames(seed: int = 0, num_frames: int = 48) -> list[np.ndarray]:
 def write_odd_size(path: str | Path, seed: int = 0, codec: str = "libx264") -> Path:
     """A 161×121 video (odd sizes: H.264 4:4:4, or MPEG-4 Part 2 with ``codec="mpeg4"``)."""
     w, h = ODD_SIZE
-    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in _frames(48, seed + 300)]
+    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in pan_frames(48, seed + 300)]
     pix_fmt = "yuv444p" if codec == "libx264" else "yuv420p"
     return encode(frames, path, codec=codec, pix_fmt=pix_fmt)
 
 
 def write_short(path: str | Path, num_frames: int, seed: int = 0) -> Path:
     """An H.264 mp4 of only ``num_frames`` frames at 24 fps."""
-    return encode(_frames(num_frames, seed + 400), path)
+    return encode(pan_frames(num_frames, seed + 400), path)
 
 
 #: name → (writer, description); every writer takes ``(path, seed)``.

@@ -10,9 +10,11 @@ OpenCV, PySceneDetect) happen inside the functions.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlparse
 
 import typer
 from rich.console import Console
@@ -77,9 +79,16 @@ def _applied_note(f: dict[str, Any]) -> str:
     return "; ".join([*parts, f["note"]] if f["note"] else parts)
 
 
+#: The note of a funnel row whose reason no stage expects (:mod:`curation.reasons`).
+_UNEXPECTED_NOTE = "unexpected: likely a bug, not a bad input"
+
+
 def funnel_table(info: DatasetInfo) -> Table:
     """The curation funnel: in, removed by each stage reason, then by each dataset-wide filter in
-    precedence order (skipped and disabled filters say so, with why), kept."""
+    precedence order (skipped and disabled filters say so, with why), kept. A reason no stage expects
+    (:mod:`curation.reasons`) is noted as a likely bug."""
+    from curation.reasons import is_known
+
     funnel: dict[str, Any] = info.extra.get("funnel", {})
     filters: list[dict[str, Any]] = (info.extra.get("filters") or {}).get("filters", [])
     table = Table(title=f"dataset {info.name}/{info.version}")
@@ -94,12 +103,12 @@ def funnel_table(info: DatasetInfo) -> Table:
     table.add_row("sources quarantined", str(info.sources_quarantined))
     for reason, n in sorted(funnel.get("source", {}).items()):
         if ":" in reason:
-            table.add_row(f"  {reason}", str(n))
+            table.add_row(f"  {reason}", str(n), _UNEXPECTED_NOTE if not is_known(reason) else "")
     table.add_row("clips in", str(info.clips_in))
     by_filter = {f["reason"] for f in filters}
     for reason, n in sorted(funnel.get("clip", {}).items()):
         if ":" in reason and reason not in by_filter:
-            table.add_row(f"  removed by {reason}", str(n))
+            table.add_row(f"  removed by {reason}", str(n), _UNEXPECTED_NOTE if not is_known(reason) else "")
     for f in filters:
         if f["status"] == "applied":
             table.add_row(f"  removed by {f['reason']}", str(f["removed"]), _applied_note(f))
@@ -109,6 +118,24 @@ def funnel_table(info: DatasetInfo) -> Table:
     table.add_row("clips quarantined", str(info.clips_quarantined))
     table.add_row("clips kept", str(info.clips_kept))
     return table
+
+
+def unexpected_summary(info: DatasetInfo, names: int = 3) -> str | None:
+    """One line listing the sources and clips quarantined for a reason no stage expects, by reason (likely
+    bugs, not bad inputs: see :mod:`curation.reasons`), with the file names of up to ``names`` of each reason's
+    sources (a clip: its id); None when there are none."""
+    rows: list[dict[str, Any]] = info.extra.get("unexpected") or []
+    if not rows:
+        return None
+    levels = Counter(row["level"] for row in rows)
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        by_reason.setdefault(row["reason"], []).append(
+            Path(urlparse(row["id"]).path).name if row["level"] == "source" else row["id"])
+    listed = [f"{reason} ({len(ids)}: {', '.join(ids[:names])}{', …' if len(ids) > names else ''})"
+              for reason, ids in sorted(by_reason.items())]
+    return (f"unexpected quarantines, likely bugs rather than bad inputs: {levels['source']} source(s), "
+            f"{levels['clip']} clip(s): " + "; ".join(listed) + " (errors in quarantine.parquet and the manifest)")
 
 
 def run_curate(
@@ -140,6 +167,9 @@ def run_curate(
     config = load_config(config_file, parse_overrides(overrides or []))
     info = curate(sources, store=store, name=name, version=version, config=config, progress=True)
     console.print(funnel_table(info))
+    summary = unexpected_summary(info)
+    if summary:
+        console.print(summary, style="bold red", highlight=False)
     return info
 
 

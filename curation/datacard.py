@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from curation.reasons import is_known
 from vidforge.dataset import Status, dataset_prefix
 
 if TYPE_CHECKING:
@@ -47,7 +48,9 @@ def funnel(info: DatasetInfo, manifest: pd.DataFrame) -> dict[str, Any]:
     """Counts from ``info`` plus the clips removed per reason (from the manifest) and per filter.
 
     Source-level quarantine reasons come from ``info.extra["funnel"]["source"]`` when the
-    pipeline recorded them; ``filters`` lists every dataset-wide filter (see :func:`filter_outcomes`).
+    pipeline recorded them (``known``: a reason a stage records on purpose, see :mod:`curation.reasons`);
+    ``filters`` lists every dataset-wide filter (see :func:`filter_outcomes`); ``unexpected`` every item
+    quarantined for a reason no stage expects (``info.extra["unexpected"]``: likely bugs).
     """
     removed = manifest[manifest["status"] != Status.KEPT.value]
     by_reason = removed.groupby(["status", "reason"], dropna=False).size().reset_index(name="count")
@@ -56,8 +59,8 @@ def funnel(info: DatasetInfo, manifest: pd.DataFrame) -> dict[str, Any]:
     return {
         "inputs": info.inputs,
         "sources_quarantined": info.sources_quarantined,
-        "source_reasons": [{"reason": k, "count": int(v)} for k, v in sorted(source_levels.items())
-                           if k not in statuses],
+        "source_reasons": [{"reason": k, "count": int(v), "known": is_known(k)}
+                           for k, v in sorted(source_levels.items()) if k not in statuses],
         "clips_in": info.clips_in,
         "clips_filtered": info.clips_filtered,
         "clips_quarantined": info.clips_quarantined,
@@ -65,6 +68,7 @@ def funnel(info: DatasetInfo, manifest: pd.DataFrame) -> dict[str, Any]:
         "removed": [{"status": str(r.status), "reason": str(r.reason or "—"), "count": int(r.count)}
                     for r in by_reason.sort_values(["status", "count"], ascending=[True, False]).itertuples()],
         "filters": filter_outcomes(info),
+        "unexpected": list((info.extra or {}).get("unexpected") or []),
     }
 
 

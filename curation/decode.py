@@ -12,9 +12,11 @@ cores (with FFmpeg's frame threads, scaling stays on one thread). The segments
 are planned from one demux pass (packets only, nothing decoded): boundaries sit
 at the keyframes nearest to equal shares of the frames. Every segment must yield
 exactly the frames whose timestamps fall in it; if one does not (a damaged
-file, a container whose seeking is inexact, such as MPEG-TS), the whole video
-is decoded again in one sequential pass, so the result is always the frames a
-sequential decode gives, in presentation order. With more threads, or a video
+file, a container whose seeking is inexact, such as MPEG-TS, or a file FFmpeg
+cannot seek in at all, see :mod:`curation.seeking`), the whole video is decoded
+again in one sequential pass, so the result is always the frames a sequential
+decode gives, in presentation order. A file that refuses a trial seek to the
+second segment's keyframe is decoded in one pass from the start. With more threads, or a video
 too short or with too few keyframes to split, one decoder runs with FFmpeg's
 frame + slice threads.
 """
@@ -32,6 +34,8 @@ from pathlib import Path
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
+
+from curation.seeking import seek_keyframe
 
 #: TransNetV2's input size (width, height); also the default analysis size of the cut detectors.
 TRANSNET_SIZE = (48, 27)
@@ -154,8 +158,8 @@ def _decode(
     with av.open(path) as container:
         stream = container.streams.video[0]
         _configure(stream, threads, fast)
-        if start is not None:
-            container.seek(start, stream=stream, backward=True)  # the keyframe at ``start``
+        if start is not None and not seek_keyframe(container, stream, start):  # the keyframe at ``start``
+            return []  # no index to seek with: coming back short makes the caller decode in one pass
         scaler = VideoReformatter()  # one scaler context, reused across frames
         for frame in container.decode(stream):
             if segment is not None and frame.pts is None:
@@ -219,6 +223,8 @@ def decode_lowres(
         if 1 < threads <= MAX_SEGMENT_WORKERS:  # one demux pass (no decoding) to find the keyframes
             packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
             segments = plan_segments(packets, threads * SEGMENTS_PER_WORKER)
+            if segments and not seek_keyframe(container, stream, int(segments[1].start or 0)):
+                segments = []  # a file without a seek index: every segment would fail its seek
     frames = _decode_parallel(str(path), segments, size, fast, threads) if segments else None
     if frames is None:
         frames = _decode(str(path), size, fast, threads=threads)

@@ -93,11 +93,15 @@ def flow_pairs(num_frames: int, fps: float, sample_fps: float) -> list[int]:
     return sorted({i for i in starts if i + 1 < num_frames} or ({0} if num_frames >= 2 else set()))
 
 
-def _count_frames(container: object, stream: object) -> int:
+def _count_frames(path: str | Path, stream: object) -> int:
+    """Frames of the clip: its container's count, else its video packets, counted in a container of their own
+    (rewinding by a seek needs an index the clip may not have, see :mod:`curation.seeking`)."""
     n = int(getattr(stream, "frames", 0) or 0)
     if n <= 0:
-        n = sum(1 for p in container.demux(stream) if p.size)  # type: ignore[attr-defined]
-        container.seek(0)  # type: ignore[attr-defined]
+        import av
+
+        with av.open(str(path)) as container:
+            n = sum(1 for p in container.demux(video=0) if p.size)
     return n
 
 
@@ -156,7 +160,7 @@ def decode_clip_frames(
         stream.thread_type = "AUTO" if frames.decode_threads != 1 else "SLICE"
         if frames.decode_threads > 1:
             stream.thread_count = frames.decode_threads
-        n = _count_frames(container, stream)
+        n = _count_frames(path, stream)
         if n <= 0:
             raise TooShortError(f"{path}: no video frames")
         keys = key_indices(n) if KEY in want else {}

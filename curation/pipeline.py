@@ -22,6 +22,7 @@ from curation.cache import open_cache
 from curation.config import CurationConfig, load_config
 from curation.items import SourceItem
 from curation.publish import publish
+from curation.reasons import unexpected_quarantines
 from curation.resume import run_resumable
 from curation.runner import Runner, SequentialRunner, describe_pipeline, funnel
 from curation.stages.filter import run_report
@@ -100,9 +101,11 @@ def curate(
     Writes ``datasets/<name>/<version>/{clips/<clip_id>.mp4, manifest.parquet,
     quarantine.parquet, validation.json, datacard.{json,html}, dataset.json}``; the manifest has one row per clip
     (kept, filtered or quarantined); quarantined sources go to the quarantine
-    table. Bad inputs never raise: they are quarantined. With ``pipeline.resume`` the per-source
-    stages run in chunks whose results are cached in the store, and a re-run restores them
-    (:mod:`curation.resume`); ``info.extra["resume"]`` counts restored and processed sources.
+    table. Bad inputs never raise: they are quarantined; items quarantined for a reason no stage
+    expects (likely bugs) are also listed in ``info.extra["unexpected"]`` (see :mod:`curation.reasons`).
+    With ``pipeline.resume`` the per-source stages run in chunks whose results are cached in the store,
+    and a re-run restores them (:mod:`curation.resume`); ``info.extra["resume"]`` counts restored and
+    processed sources.
 
     Args:
         config: the curation profile (default: ``configs/curation/default.yaml``).
@@ -131,12 +134,16 @@ def curate(
         log.info("curate", name=name, version=version, sources=len(items))
         done, resumed = run_resumable(stages, items, runner, cache=open_cache(store, config),
                                       chunk_sources=config.pipeline.chunk_sources, restore_dir=Path(tmp) / "restored")
+        unexpected = unexpected_quarantines(done)
+        if unexpected:
+            log.warning("items quarantined for reasons no stage expects: likely bugs, not bad inputs",
+                        count=len(unexpected), reasons=sorted({row["reason"] for row in unexpected}))
         info = publish(
             store, name, version, done, bucket_edges=config.pipeline.motion_bucket_edges,
             config=config.model_dump(mode="json"), code_version=code_version(),
             extra={"funnel": funnel(done), "stages": describe_pipeline(stages).splitlines(),
                    "resume": resumed.to_dict(),
-                   "filters": run_report(stages, done)},
+                   "filters": run_report(stages, done), "unexpected": unexpected},
             validation=config.validation,
         )
     log.info("published", name=name, version=version, kept=info.clips_kept, clips=info.clips_in)

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import bisect
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
 from av.video.frame import PictureType
+
+from curation.seeking import seek_keyframe
 
 if TYPE_CHECKING:
     from av.container import OutputContainer
@@ -61,7 +64,9 @@ def reencode_span(
     The decoder starts one keyframe before the last keyframe at or before ``a``
     (a demuxer that seeks by decode time, such as MPEG-TS, may land just after
     the keyframe asked for; an open GOP's leading pictures need the GOP before),
-    and frames before ``a`` are decoded and dropped.
+    and frames before ``a`` are decoded and dropped. Where the source cannot seek,
+    or the seek lands past ``a``, it is decoded from the start instead
+    (:mod:`curation.seeking`).
 
     Args:
         src: the source video.
@@ -80,19 +85,44 @@ def reencode_span(
     """
     if not 0 <= a < b <= index.num_frames:
         raise BadSpanError(f"{src}: span [{a}, {b}) is not within the source's {index.num_frames} frames")
+    k = bisect.bisect_right(index.keyframes, a) - 1  # the keyframe at or before a (none: an open start)
+    seek_to = index.pts[index.keyframes[k - 1]] if k >= 1 and index.keyframes[k - 1] > 0 else None
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    attempt = partial(_reencode_frames, src, dest, index, a, b, rate=index.rate(a, b) or _FALLBACK_RATE, crf=crf,
+                      preset=preset, threads=threads)
+    written = attempt(seek_to)
+    if written != b - a and seek_to is not None:  # the seek failed or landed past ``a``: from the start
+        written = attempt(None)
+    if written != b - a:
+        Path(dest).unlink(missing_ok=True)
+        raise ValueError(f"{src}: decoded {written} of the {b - a} frames of [{a}, {b})")
+
+
+def _reencode_frames(
+    src: str | Path,
+    dest: str | Path,
+    index: PacketIndex,
+    a: int,
+    b: int,
+    seek_to: int | None,
+    *,
+    rate: Fraction,
+    crf: int,
+    preset: str,
+    threads: int,
+) -> int:
+    """Decode frames ``[a, b)`` of ``src`` (read from ``seek_to``, None: the start) and encode them to ``dest``
+    at ``rate`` with ``crf``/``preset``/``threads``; return how many were written (0 when the seek failed,
+    or when it landed past frame ``a``)."""
     wanted = set(index.pts[a:b])
     offset, last = index.pts[a], index.pts[b - 1]
-    k = bisect.bisect_right(index.keyframes, a) - 1  # the keyframe at or before a (none: an open start)
-    seek_to = index.keyframes[k - 1] if k >= 1 else None
-    rate = index.rate(a, b) or _FALLBACK_RATE
-    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
         in_stream = inp.streams.video[0]
         in_stream.codec_context.thread_count = threads
         time_base = in_stream.time_base or Fraction(1, 1)
-        if seek_to is not None and seek_to > 0:
-            inp.seek(index.pts[seek_to], stream=in_stream, backward=True, any_frame=False)
+        if seek_to is not None and not seek_keyframe(inp, in_stream, seek_to):
+            return 0
         stream: VideoStream | None = None
         for frame in inp.decode(in_stream):
             if frame.pts is not None and frame.pts > last:
@@ -100,6 +130,8 @@ def reencode_span(
             if frame.pts not in wanted:
                 continue  # before the span, or a frame the index does not list
             if stream is None:
+                if frame.pts != offset:
+                    return 0  # landed past frame a
                 stream = _add_stream(out, frame, rate, time_base, crf, preset, threads)
             frame.pts -= offset
             frame.time_base = time_base
@@ -110,9 +142,7 @@ def reencode_span(
                 break
         if stream is not None:
             out.mux(stream.encode(None))
-    if written != b - a:
-        Path(dest).unlink(missing_ok=True)
-        raise ValueError(f"{src}: decoded {written} of the {b - a} frames of [{a}, {b})")
+    return written
 
 
 def _add_stream(

@@ -17,6 +17,8 @@ from typing import Literal
 
 import av
 
+from curation.seeking import seek_keyframe
+
 
 @dataclass(frozen=True)
 class PacketIndex:
@@ -129,18 +131,31 @@ def copy_span(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: 
     """Write frames ``[a, b)`` (from :func:`plan_span`) of ``src`` to ``dest`` by stream copy.
 
     Timestamps are shifted so the clip's first frame has pts 0. The source's
-    display matrix (rotation) is carried over.
+    display matrix (rotation) is carried over. The packets are picked by timestamp
+    after a seek to the keyframe before ``a``; where the source cannot seek, or the
+    seek lands past ``a``, it is read from the start instead (:mod:`curation.seeking`).
 
     Raises:
         UnsupportedCodecError: ``dest``'s container (from its suffix) cannot hold the codec (VP8 in mp4).
         ValueError: fewer packets than ``b - a`` were found (damaged source).
     """
+    # Seek to the keyframe before ``a`` (or not at all): demuxers that seek by dts (MPEG-TS) land
+    # after a keyframe whose dts is below its pts; packets before ``a`` are skipped.
+    k = bisect.bisect_left(index.keyframes, a) - 1
+    seek_to = index.pts[index.keyframes[k]] if k >= 0 else None
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    written = _copy_packets(src, dest, index, a, b, seek_to)
+    if written != b - a and seek_to is not None:  # the seek failed or landed past ``a``: from the start
+        written = _copy_packets(src, dest, index, a, b, None)
+    if written != b - a:
+        raise ValueError(f"{src}: copied {written} of {b - a} frames of [{a}, {b})")
+
+
+def _copy_packets(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: int, seek_to: int | None) -> int:
+    """Stream-copy the packets of frames ``[a, b)`` to ``dest`` (read from ``seek_to``, None: the start);
+    return how many were written (0 when the seek failed, or when it landed past frame ``a``)."""
     wanted = set(index.pts[a:b])
     offset = index.pts[a]
-    # Seek to the keyframe before ``a`` (or not at all): demuxers that seek by dts (MPEG-TS) land
-    # after a keyframe whose dts is below its pts; packets before ``a`` are skipped below.
-    k = bisect.bisect_left(index.keyframes, a) - 1
-    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
         in_stream = inp.streams.video[0]
@@ -148,18 +163,19 @@ def copy_span(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: 
         if codec not in out.supported_codecs:
             raise UnsupportedCodecError(f"{src}: a {out.format.name} clip cannot hold {codec} video")
         out_stream = out.add_stream_from_template(in_stream)
-        if k >= 0:
-            inp.seek(index.pts[index.keyframes[k]], stream=in_stream, backward=True, any_frame=False)
+        if seek_to is not None and not seek_keyframe(inp, in_stream, seek_to):
+            return 0
         for packet in inp.demux(in_stream):
             if not packet.size or packet.pts not in wanted:
                 if written == b - a and packet.pts is not None and packet.pts > index.pts[b - 1]:
                     break
                 continue
+            if written == 0 and packet.pts != offset:
+                return 0  # landed past frame a (its packet comes first in decode order: it is a keyframe)
             packet.pts -= offset
             if packet.dts is not None:
                 packet.dts -= offset
             packet.stream = out_stream
             out.mux(packet)
             written += 1
-    if written != b - a:
-        raise ValueError(f"{src}: copied {written} of {b - a} frames of [{a}, {b})")
+    return written

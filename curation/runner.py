@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from curation.items import INITIAL_FIELDS, Item
+from curation.reasons import unexpected_error
 from curation.stages.base import ItemError, Stage
 from vidforge.dataset import Status
 from vidforge.logging import get_logger
@@ -61,12 +62,21 @@ def error_code(exc: BaseException) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
+def quarantine_error(stage: str, exc: BaseException) -> str:
+    """The error a quarantined item records: ``ItemError: <message>`` for a code its stage raised on purpose,
+    else the unexpected exception with the stage and where it was raised (:func:`curation.reasons.unexpected_error`)."""
+    if isinstance(exc, ItemError):
+        return f"{type(exc).__name__}: {exc}"
+    return unexpected_error(stage, exc)
+
+
 def run_stage(stage: Stage, batch: list[Item]) -> list[Item]:
     """``stage.process(batch)``, isolating failures to the item that caused them.
 
     When the batch raises, it is re-run item by item; an item that still raises
-    is quarantined with ``reason="<stage>:<code>"`` and the error message. Transient
-    I/O errors (:func:`vidforge.retry.is_transient`) propagate so the task is retried.
+    is quarantined with ``reason="<stage>:<code>"`` and :func:`quarantine_error`'s message
+    (an exception other than :class:`ItemError` is unexpected: see :mod:`curation.reasons`).
+    Transient I/O errors (:func:`vidforge.retry.is_transient`) propagate so the task is retried.
     """
     try:
         return stage.process(list(batch))
@@ -77,7 +87,7 @@ def run_stage(stage: Stage, batch: list[Item]) -> list[Item]:
             log.warning("batch failed, isolating items", stage=stage.name, size=len(batch), error=str(exc))
             return [out for item in batch for out in run_stage(stage, [item])]
         item = batch[0]
-        item.quarantine(f"{stage.name}:{error_code(exc)}", f"{type(exc).__name__}: {exc}")
+        item.quarantine(f"{stage.name}:{error_code(exc)}", quarantine_error(stage.name, exc))
         log.warning("item quarantined", stage=stage.name, item_id=item.item_id, reason=item.reason,
                     error=item.error)
         return [item]

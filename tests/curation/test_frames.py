@@ -1,14 +1,27 @@
 """Tests of curation/frames.py: :func:`decode_errors` maps decode failures to the clip's quarantine codes;
-the motion settings are needed (and only needed) for flow pairs."""
+the motion settings are needed (and only needed) for flow pairs; a clip whose container counts no frames is
+counted without seeking."""
 
 from __future__ import annotations
 
 import av
+import numpy as np
 import pytest
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import ALL, FLOW, KEY, SAMPLED, TooShortError, decode_clip_frames, decode_errors, frames_for
+from curation.frames import (
+    ALL,
+    FLOW,
+    KEY,
+    SAMPLED,
+    TooShortError,
+    decode_clip_frames,
+    decode_errors,
+    frames_for,
+    key_indices,
+)
 from curation.items import ClipItem
+from curation.oddinputs import FPS, SHOT_FRAMES, SHOTS, SIZE, OddInput
 from curation.stages.base import ItemError
 from curation.synthetic import GroundTruth
 
@@ -48,3 +61,19 @@ def test_key_and_sampled_frames_need_no_motion_settings(demo_by_name: dict[str, 
     for name in ("first", "middle", "last"):
         assert (alone.key[name] == both.key[name]).all()
     assert alone.sampled_index == both.sampled_index
+
+
+@pytest.mark.parametrize("name", ["mkv_no_cues", "fragmented_mp4"])
+def test_a_clip_whose_container_counts_no_frames_is_counted_without_seeking(
+    odd_inputs: dict[str, OddInput], name: str
+) -> None:
+    # Their containers list no frame count, so the packets are counted first; rewinding after that by a
+    # seek used to raise EPERM on the Matroska file (it has no index to seek with).
+    path = odd_inputs[name].path
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].frames == 0
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    frames = decode_clip_frames(path, FPS, FramesConfig(max_side=max(SIZE)), frozenset({KEY}))
+    assert frames.num_frames == len(decoded) == SHOTS * SHOT_FRAMES
+    for name_, index in key_indices(len(decoded)).items():
+        assert np.array_equal(frames.key[name_], decoded[index])

@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 
+from curation import reencode as reencode_module
 from curation.badinputs import (
     ODD_SIZE,
     ROTATION_DEG,
@@ -15,6 +16,7 @@ from curation.badinputs import (
     write_vfr,
     write_wrong_container,
 )
+from curation.oddinputs import OddInput
 from curation.reencode import BadSpanError, reencode_span
 from curation.remux import PacketIndex, index_packets
 from curation.synthetic import GroundTruth, ShotSpec, VideoSpec, write_video
@@ -138,3 +140,33 @@ def test_frames_the_decoder_does_not_give_fail_and_leave_no_file(misaligned: Gro
     with pytest.raises(ValueError, match="decoded 8 of the 9 frames of \\[64, 73\\)"):
         reencode_span(misaligned.path, tmp_path / "c.mp4", fake, 64, 73)
     assert not (tmp_path / "c.mp4").exists()
+
+
+@pytest.mark.parametrize("name", ["webm_no_cues", "flv", "mkv_no_cues"])
+def test_a_file_without_a_seek_index_is_reencoded_exactly(
+    odd_inputs: dict[str, OddInput], tmp_path: Path, name: str
+) -> None:
+    # VP8 and Sorenson Spark (FLV1) are what an mp4 stream copy cannot hold: their clips are re-encoded.
+    src = odd_inputs[name].path
+    index, source = index_packets(src), _rgb(src)
+    for a, b in ((30, 50), (40, 72)):
+        reencode_span(src, tmp_path / f"c{a}.mp4", index, a, b)
+        assert_frames_are(_rgb(tmp_path / f"c{a}.mp4"), source, a, b)
+
+
+def test_a_seek_landing_past_the_span_decodes_from_the_start(
+    misaligned: GroundTruth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_packets(misaligned.path)
+    a, b = 33, 60  # decoding starts a keyframe earlier than 30
+    seeks: list[int] = []
+
+    def lands_late(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bool:
+        seeks.append(pts)
+        container.seek(index.pts[40], stream=stream)  # past frame a, as a demuxer seeking by dts may
+        return True
+
+    monkeypatch.setattr(reencode_module, "seek_keyframe", lands_late)
+    reencode_span(misaligned.path, tmp_path / "c.mp4", index, a, b)
+    assert seeks == [index.pts[20]]  # then once more, from the start without a seek
+    assert_frames_are(_rgb(tmp_path / "c.mp4"), _rgb(misaligned.path), a, b)

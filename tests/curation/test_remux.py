@@ -7,7 +7,9 @@ import av
 import numpy as np
 import pytest
 
+from curation import remux as remux_module
 from curation.badinputs import VFR_SEGMENTS, write_vfr, write_wrong_container
+from curation.oddinputs import OddInput
 from curation.remux import PacketIndex, UnsupportedCodecError, copy_span, index_packets, plan_span
 from curation.synthetic import GroundTruth
 
@@ -86,3 +88,38 @@ def test_rate_of_a_span_follows_its_timestamps(tmp_path: Path, bikes: Path) -> N
     rates = [index.rate(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
     assert rates == [fps for fps, _ in VFR_SEGMENTS]
     assert index_packets(bikes).rate(30, 76) == 25
+
+
+@pytest.mark.parametrize("name", ["mkv_no_cues", "fragmented_mp4", "mpegts", "mp4_moov_at_end"])
+def test_copy_from_a_file_without_a_seek_index_is_exact(
+    odd_inputs: dict[str, OddInput], tmp_path: Path, name: str
+) -> None:
+    src = odd_inputs[name].path
+    index = index_packets(src)
+    full = _frames(src)
+    for a, b in ((12, 36), (36, 72), (48, 60)):
+        copy_span(src, tmp_path / f"c{a}.mp4", index, a, b)
+        clip = _frames(tmp_path / f"c{a}.mp4")
+        assert len(clip) == b - a
+        assert all(np.array_equal(x, y) for x, y in zip(clip, full[a:b], strict=True))
+
+
+def test_a_seek_landing_past_the_span_reads_from_the_start(
+    bikes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_packets(bikes)
+    a, b = plan_span(index, 30, 120)  # type: ignore[misc]
+    late = index.pts[min(k for k in index.keyframes if k > a)]  # a keyframe inside the span
+    assert index.pts[a] < late < index.pts[b - 1]
+    seeks: list[int] = []
+
+    def lands_late(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bool:
+        seeks.append(pts)
+        container.seek(max(pts, late), stream=stream)  # past frame a, as a demuxer seeking by dts may
+        return True
+
+    monkeypatch.setattr(remux_module, "seek_keyframe", lands_late)
+    copy_span(bikes, tmp_path / "c.mp4", index, a, b)
+    assert len(seeks) == 1  # then once more, from the start without a seek
+    clip, full = _frames(tmp_path / "c.mp4"), _frames(bikes)
+    assert all(np.array_equal(x, y) for x, y in zip(clip, full[a:b], strict=True))

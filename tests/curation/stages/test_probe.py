@@ -16,6 +16,7 @@ from curation.badinputs import (
     write_wrong_container,
 )
 from curation.items import Item, SourceItem
+from curation.oddinputs import FPS, SHOT_FRAMES, SHOTS, SIZE, OddInput, missing_encoders, odd_input_names
 from curation.runner import run_stage
 from curation.stages.probe import ProbeStage
 from curation.synthetic import GroundTruth, write_corrupt
@@ -80,3 +81,14 @@ def test_rotation_is_recorded_and_size_is_upright(tmp_path: Path) -> None:
     src = _src(write_rotated(tmp_path / "portrait.mp4"))
     ProbeStage().process([src])
     assert (src.rotation, src.width, src.height) == (ROTATION_DEG, 120, 160)
+
+
+@pytest.mark.parametrize("name", odd_input_names())
+def test_files_without_a_seek_index_and_legacy_codecs_probe_whole(odd_inputs: dict[str, OddInput], name: str) -> None:
+    # The probe used to seek back to the start after decoding the first frame: EPERM on a Matroska file
+    # without Cues (or an FLV starting late), which quarantined it as probe:permission_error.
+    if name not in odd_inputs:
+        pytest.skip(f"PyAV's FFmpeg has no {', '.join(missing_encoders(name))} encoder to write {name}")
+    (src,) = run_stage(ProbeStage(), [_src(odd_inputs[name].path)])
+    assert src.kept, src.error
+    assert (src.fps, src.width, src.height, src.num_frames, src.rotation) == (FPS, *SIZE, SHOTS * SHOT_FRAMES, 0)
