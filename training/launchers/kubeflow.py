@@ -47,8 +47,9 @@ class CustomObjectsApi(Protocol):
                                         name: str, **kwargs: Any) -> Any: ...
 
 
-def custom_objects_api(config_file: str | None = None, in_cluster: bool = False) -> CustomObjectsApi:
-    """A ``CustomObjectsApi`` from a kubeconfig file (None = default) or the in-cluster service account."""
+def custom_objects_api(config_file: str | None = None, in_cluster: bool | None = None) -> CustomObjectsApi:
+    """A ``CustomObjectsApi`` configured by :func:`~training.launchers.kubernetes.load_kube_config`
+    (in a pod, e.g. an Airflow worker: the service account)."""
     from kubernetes import client
 
     load_kube_config(config_file, in_cluster)

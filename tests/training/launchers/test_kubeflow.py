@@ -134,3 +134,24 @@ def test_api_launcher_table_builds_it_lazily(tmp_path: Path) -> None:
     assert isinstance(launcher, TrainJobLauncher) and launcher._api is None  # no kubeconfig read yet
     assert launcher.config == load_launchers_config() and "trainjob" in LAUNCHERS
     assert (GROUP, VERSION, PLURAL) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "incluster"),   # an Airflow worker pod
+    ({}, "kubeconfig"),                                        # a laptop / CI
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBECONFIG": "/k"}, "kubeconfig"),  # explicit kubeconfig wins
+])
+def test_launcher_client_uses_in_cluster_config_inside_a_pod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str,
+) -> None:
+    from kubernetes import config
+
+    loaded: list[str] = []
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(config, "load_incluster_config", lambda: loaded.append("incluster"))
+    monkeypatch.setattr(config, "load_kube_config", lambda config_file=None: loaded.append("kubeconfig"))
+    launcher = TrainJobLauncher(launcher_settings(LocalStore(tmp_path / "s"), tmp_path))
+    assert launcher.api is not None and loaded == [expected]
