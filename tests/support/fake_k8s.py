@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 
     from vidforge.store import LocalStore
 
+
+def matches(labels: dict[str, str], selector: str) -> bool:
+    """Whether ``labels`` satisfy a Kubernetes equality-based label selector (``a=b,c!=d,!e``)."""
+    for term in filter(None, selector.split(",")):
+        if term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        else:
+            key, value = term.split("=", 1)
+            if labels.get(key) != value:
+                return False
+    return True
+
+
 def launcher_settings(store: LocalStore, tmp_path: Path) -> Settings:
     """Platform settings with ``home`` under ``tmp_path`` and ``store`` as the object store."""
     return get_settings(overrides={"home": str(tmp_path / "home"), "store": {"uri": store.root_uri}})
@@ -96,6 +114,11 @@ class FakeApiServer:
         if state == self.done_state and self.on_done:
             self.on_done(obj)
         return obj, state
+
+    def _list(self, label_selector: str = "") -> list[dict[str, Any]]:
+        """Copies of the stored objects whose labels match ``label_selector``."""
+        return [copy.deepcopy(o) for o in self.objects.values()
+                if matches(o["metadata"].get("labels") or {}, label_selector)]
 
     def _delete(self, name: str) -> None:
         self.deletes += 1
