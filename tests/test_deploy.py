@@ -31,37 +31,21 @@ def test_compose_services_are_buildable_and_wired() -> None:
     assert {"postgres", "minio", "airflow-scheduler", "registry", "serving"} <= services.keys()
 
 
-@pytest.mark.parametrize("name", ["compose", "kubernetes"])
-def test_deployment_settings_are_valid_settings(name: str) -> None:
-    s = get_settings(ROOT / "configs" / "settings" / f"{name}.yaml")
+@pytest.mark.parametrize("path", ["configs/settings/compose.yaml", "k8s/base/settings.yaml",
+                                  "k8s/overlays/prod/settings.yaml"])
+def test_deployment_settings_are_valid_settings(path: str) -> None:
+    s = get_settings(ROOT / path)
     assert s.store.uri.startswith("s3://")
     assert s.registry.db_url.startswith("postgresql")
 
 
-def test_kustomization_references_existing_files() -> None:
-    kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    for res in kust["resources"]:
-        assert (K8S / res).is_file(), res
-    for gen in kust.get("configMapGenerator", []):
-        for entry in gen["files"]:
-            assert (K8S / entry.split("=", 1)[-1]).resolve().is_file(), entry
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "k8s").glob("*/*.yaml")), ids=lambda p: p.parent.name + "/" + p.name)
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "k8s").rglob("*.yaml") if "settings" not in p.name
+                                    and "helm" not in p.parts), ids=lambda p: str(p.relative_to(ROOT / "k8s")))
 def test_manifests_have_identity(path: Path) -> None:
     for doc in _docs(path):
         assert doc.get("apiVersion") and doc.get("kind"), path.name
         if doc["kind"] != "Kustomization":
             assert doc["metadata"]["name"]
-
-
-def test_training_pod_template_requests_gpu_and_shm() -> None:
-    (pod,) = _docs(K8S / "training-pod-template.yaml")
-    spec = pod["spec"]
-    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
-    assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in spec["volumes"])
-    assert spec["activeDeadlineSeconds"] > 0 and spec["restartPolicy"] == "Never"
-    assert any(t["key"] == "nvidia.com/gpu" for t in spec["tolerations"])
 
 
 def test_trainjob_example_is_multi_node_gpu_and_uses_the_base_settings() -> None:

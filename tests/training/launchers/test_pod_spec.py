@@ -104,7 +104,10 @@ def test_validator_rejects_a_broken_pod() -> None:
 
 
 def test_checked_in_template_is_the_builders_pod() -> None:
-    (template,) = [d for d in yaml.safe_load_all(TEMPLATE.read_text()) if d]
+    (doc,) = [d for d in yaml.safe_load_all(TEMPLATE.read_text()) if d]
+    assert doc["kind"] == "PodTemplate"  # applying the manifests starts no pod
+    template = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **doc["template"]["metadata"]},
+                "spec": doc["template"]["spec"]}
     _validate(template)
     built = build_pod(load_launchers_config().kubernetes, load_stage_config("stage2_video"),
                       TrainJob("RUN_ID", "DATASET", "VERSION"))
