@@ -33,17 +33,21 @@ from vidforge.version import code_version
 
 if TYPE_CHECKING:
     from vidforge.dataset import DatasetInfo
+    from vidforge.settings import StoreSettings
     from vidforge.store import ObjectStore
 
 log = get_logger(__name__)
 
 
-def source_items(sources: Sequence[str | Path], fetch_dir: str | Path) -> list[SourceItem]:
+def source_items(sources: Sequence[str | Path], fetch_dir: str | Path,
+                 settings: StoreSettings | None = None) -> list[SourceItem]:
     """One :class:`SourceItem` per distinct source (local path, ``file://`` or ``s3://`` URI).
 
     Remote sources (and their sidecars, when present) are downloaded into
-    ``fetch_dir``. ``source_id`` is derived from the source URI, so re-runs give
-    the same ids. A missing file still yields an item (the probe quarantines it).
+    ``fetch_dir`` through ``settings`` (the S3 endpoint and region of the
+    platform's object store, e.g. MinIO; None = the public AWS endpoint).
+    ``source_id`` is derived from the source URI, so re-runs give the same ids. A missing
+    file still yields an item (the probe quarantines it).
     """
     from vidforge.store import open_uri
 
@@ -54,7 +58,7 @@ def source_items(sources: Sequence[str | Path], fetch_dir: str | Path) -> list[S
             path = Path(parsed.path if parsed.scheme else src).expanduser().resolve()
             uri = path.as_uri()
         else:
-            store, key = open_uri(src)
+            store, key = open_uri(src, settings)
             path = Path(fetch_dir) / str(i) / Path(key).name
             if store.exists(key):
                 store.get_file(key, path)
@@ -64,6 +68,15 @@ def source_items(sources: Sequence[str | Path], fetch_dir: str | Path) -> list[S
             uri = src
         items.append(SourceItem(source_id=content_id(uri), source_uri=uri, source_path=str(path)))
     return items
+
+
+def source_settings(store: ObjectStore) -> StoreSettings:
+    """Where ``s3://`` sources are read: the dataset store's endpoint and region (its credentials come
+    from the same environment), so videos uploaded to the platform's MinIO can be curated."""
+    from vidforge.settings import get_settings
+
+    own = store.settings()
+    return own if own.s3_endpoint_url else get_settings().store
 
 
 def runner_for(config: CurationConfig, progress: bool = False) -> Runner:
@@ -129,7 +142,7 @@ def curate(
         tempfile.TemporaryDirectory(prefix="vidforge-curate-", dir=scratch or None) as tmp,
         _closed_after(runner if own else None),
     ):
-        items = source_items(sources, Path(tmp) / "sources")
+        items = source_items(sources, Path(tmp) / "sources", source_settings(store))
         stages = build_stages(config, tmp, store, prefix)
         log.info("curate", name=name, version=version, sources=len(items))
         done, resumed = run_resumable(stages, items, runner, cache=open_cache(store, config),

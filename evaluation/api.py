@@ -36,6 +36,21 @@ def review_task(registered: dict[str, Any]) -> tuple[str, str]:
     return review_state(get_settings(), registered)
 
 
+def approval_skipped_task(registered: dict[str, Any]) -> dict[str, Any]:
+    """Record in the registry's audit log that the approval step is skipped (``require_approval`` false)."""
+    from evaluation.promotion import record_approval_skipped
+
+    record_approval_skipped(get_settings(), registered)
+    return registered
+
+
+def record_review_task(registered: dict[str, Any], response: dict[str, Any]) -> str:
+    """Record the Airflow approval step's response in the registry audit; ``"approved"`` / ``"rejected"``."""
+    from evaluation.promotion import record_review
+
+    return record_review(get_settings(), registered, response)
+
+
 def promote_task(registered: dict[str, Any], config: str = "default") -> dict[str, Any]:
     """Move the production alias to a registered version whose gate passed."""
     from evaluation.promotion import promote

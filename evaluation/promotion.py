@@ -72,6 +72,7 @@ def register_candidate(
         "model": name, "model_version": mv.version, "alias": config.candidate_alias, "promoted": False,
         "run_id": record["run_id"], "gate": record["gate"], "metrics": record["metrics"],
         "report_uri": record.get("report_uri", ""), "stages": record["stages"], "registered_by": who.name,
+        "registry_page": f"{settings.registry.url.rstrip('/')}/models/{name}/versions/{mv.version}",
     }
     _write(settings, out)
     log.info("registered", model=name, version=mv.version, created=created, gate_passed=passed)
@@ -91,6 +92,39 @@ def review_state(settings: Settings, registered: dict[str, Any]) -> tuple[str, s
         return "pending", f"{name} v{version} awaits an approver's decision"
     last = reviews[-1]
     return last.decision, f"{name} v{version} {last.decision} by {last.approver}: {last.comment}"
+
+
+def record_review(settings: Settings, registered: dict[str, Any], response: dict[str, Any]) -> str:
+    """Record an Airflow human-in-the-loop response in the registry's audit log; the Airflow decision.
+
+    The response (``chosen_options``, ``responded_by_user``) becomes an ``airflow_review``
+    event written as the pipeline — an audit record of what the Airflow user chose, not a
+    registry approval: only an approver's own token approves a version (four eyes).
+
+    Returns:
+        ``"approved"`` or ``"rejected"`` (what the Airflow user chose).
+    """
+    reg, who = _registry(settings)
+    chosen = [str(o) for o in response.get("chosen_options") or []]
+    decision = "approved" if chosen == ["Approve"] else "rejected"
+    user = response.get("responded_by_user") or {}
+    responder = str(user.get("name") or user.get("id") or "unknown") if isinstance(user, dict) else str(user)
+    reg.record_event("airflow_review", who, {
+        "version": registered["model_version"], "run_id": registered["run_id"], "decision": decision,
+        "responded_by": responder, "responded_at": response.get("responded_at", ""),
+    }, name=registered["model"])
+    log.info("airflow review recorded", model=registered["model"], version=registered["model_version"],
+             decision=decision, responded_by=responder)
+    return decision
+
+
+def record_approval_skipped(settings: Settings, registered: dict[str, Any]) -> None:
+    """Record in the audit log that this deployment promotes without an approval step (config says so)."""
+    reg, who = _registry(settings)
+    reg.record_event("approval_skipped", who, {
+        "version": registered["model_version"], "run_id": registered["run_id"],
+        "reason": "promotion.require_approval is false",
+    }, name=registered["model"])
 
 
 def promote(settings: Settings, registered: dict[str, Any], config: PromotionConfig) -> dict[str, Any]:

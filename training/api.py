@@ -19,6 +19,7 @@ from vidforge.logging import get_logger
 from vidforge.store import open_store
 
 if TYPE_CHECKING:
+    from training.launchers.config import LaunchersConfig
     from vidforge.settings import Settings
 
 log = get_logger(__name__)
@@ -27,8 +28,11 @@ log = get_logger(__name__)
 LAUNCHERS = ("local", "kubernetes", "trainjob", "ray")
 
 
-def get_launcher(name: str, settings: Settings) -> Launcher:
+def get_launcher(name: str, settings: Settings, config: LaunchersConfig | None = None) -> Launcher:
     """The launcher called ``name`` configured with ``settings``.
+
+    Args:
+        config: the remote launchers' profile; None = ``configs/training/launchers/default.yaml``.
 
     Raises:
         ValueError: unknown launcher name.
@@ -40,38 +44,19 @@ def get_launcher(name: str, settings: Settings) -> Launcher:
     if name == "kubernetes":
         from training.launchers.kubernetes import KubernetesLauncher
 
-        return KubernetesLauncher(settings)
+        return KubernetesLauncher(settings, config.kubernetes if config else None)
     if name == "trainjob":
         from training.launchers.kubeflow import TrainJobLauncher
 
-        return TrainJobLauncher(settings)
+        return TrainJobLauncher(settings, config)
     if name == "ray":
         from training.launchers.ray import RayLauncher
 
-        return RayLauncher(settings)
+        return RayLauncher(settings, config.ray if config else None)
     raise ValueError(f"unknown launcher {name!r}; known: {', '.join(LAUNCHERS)}")
 
 
-def task_launcher(name: str, settings: Settings, context: Mapping[str, Any]) -> Launcher:
-    """The launcher for an Airflow task running a stage (``context`` is the task's context).
-
-    ``kubernetes`` runs the stage as a ``KubernetesPodOperator`` pod inside the task; ``trainjob``
-    names its TrainJob after the task's try number, so an Airflow retry starts a fresh job
-    instead of reattaching to the failed one. Other names are :func:`get_launcher`'s.
-    """
-    if name == "kubernetes":
-        from training.launchers.pod_operator import PodOperatorLauncher
-
-        return PodOperatorLauncher(settings, context)
-    if name == "trainjob":
-        from training.launchers.kubeflow import TrainJobLauncher
-
-        ti = context.get("ti")
-        return TrainJobLauncher(settings, try_number=int(getattr(ti, "try_number", 1) or 1))
-    return get_launcher(name, settings)
-
-
-def _existing(settings: Settings, run_id: str, stage: str, job: TrainJob) -> StageResult | None:
+def existing_result(settings: Settings, run_id: str, stage: str, job: TrainJob) -> StageResult | None:
     """A published result of this exact job, None when absent.
 
     Raises:
@@ -127,7 +112,7 @@ def run_stage(
     cfg = load_stage_config(stage_name, dict(overrides or {}))
     job = TrainJob(run_id=run_id, dataset_name=dataset_name, dataset_version=dataset_version,
                    init_uri=init_uri)
-    if reuse and (done := _existing(settings, run_id, cfg.name, job)) is not None:
+    if reuse and (done := existing_result(settings, run_id, cfg.name, job)) is not None:
         log.info("stage already done", stage=cfg.name, run_id=run_id, checkpoint_uri=done.checkpoint_uri)
         return done
     runner = get_launcher(launcher, settings) if isinstance(launcher, str) else launcher

@@ -16,6 +16,11 @@ DATASETS_URI = "vidforge://datasets"
 RUNS_URI = "vidforge://runs"
 MODELS_URI = "vidforge://models"
 
+#: Dataset names: lower-case slugs (what :func:`slug` leaves unchanged), as the DAG params' schema.
+DATASET_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+#: Dataset versions / run ids given by hand: empty (derived from the DAG run) or a key-safe name.
+VERSION_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._-]{0,99})?$"
+
 
 def slug(text: str, max_len: int = 63) -> str:
     """Lower-case ``[a-z0-9-]`` slug of ``text`` (≤ ``max_len``), safe for keys and pod names."""

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
 from pydantic_settings import (
@@ -97,6 +97,20 @@ class ServingSettings(BaseModel):
         return ""
 
 
+class TrainingSettings(BaseModel):
+    """Where the deployment trains (env ``VIDFORGE_TRAINING__<FIELD>``, e.g. ``VIDFORGE_TRAINING__LAUNCHER``).
+
+    An asset-triggered training run takes these; a run's ``launcher`` param only
+    overrides ``launcher``. ``launchers_profile`` names the resource profile
+    (``configs/training/launchers/<profile>.yaml``: GPUs, memory, tolerations,
+    TrainJob nodes, Ray cluster); ``image`` (non-empty) replaces its training image.
+    """
+
+    launcher: Literal["local", "kubernetes", "trainjob", "ray"] = "local"
+    launchers_profile: str = Field("default", pattern=r"^[A-Za-z0-9_./-]+$")
+    image: str = Field("", description="Training image; empty: the profile's kubernetes.image.")
+
+
 class Settings(BaseSettings):
     """All platform settings. Build with :func:`get_settings`."""
 
@@ -110,6 +124,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     registry: RegistrySettings = RegistrySettings()
     serving: ServingSettings = ServingSettings()
+    training: TrainingSettings = TrainingSettings()
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

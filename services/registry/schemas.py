@@ -178,6 +178,16 @@ class ApprovalPublic(BaseModel):
     created_at: datetime
 
 
+class EventIn(BaseModel):
+    """An operational event for the audit log (``POST /api/audit/events``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=3, max_length=63, pattern=r"^[a-z][a-z0-9_]+$")
+    name: str = Field("", max_length=NAME_LENGTH, description="The model it concerns; empty: none.")
+    details: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+
 class AuditEventPublic(BaseModel):
     """One audit-log record with its chain hashes."""
 

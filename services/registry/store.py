@@ -32,6 +32,7 @@ from services.registry.chain import ChainReport, verify
 from services.registry.db import create_engine, head_revision, normalise_url, upgrade, writer
 from services.registry.entities import Approval, AuditEvent, ModelVersion, RegisteredModel
 from services.registry.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, SchemaOutOfDate
+from services.registry.events import EventMixin
 from services.registry.models import (
     ApprovalRow,
     AuditEventRow,
@@ -71,7 +72,7 @@ class RegistryPolicy:
         return cls(tuple(allowed_prefixes(settings)), tuple(reg.webhook_allowed_hosts), tuple(reg.protected_aliases))
 
 
-class RegistryStore(TokenMixin, WebhookMixin):
+class RegistryStore(TokenMixin, WebhookMixin, EventMixin):
     """Registered models, versions, tags, aliases, approvals, tokens, webhooks and the audit chain.
 
     Thread-safe: each call opens its own session from a shared engine.

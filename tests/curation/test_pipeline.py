@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.config import load_config
-from curation.pipeline import curate, source_items
+from curation.pipeline import curate, source_items, source_settings
 from curation.stages.filter import ORDER
 from curation.synthetic import GroundTruth
 from vidforge.dataset import CLIP_SCHEMA, QUARANTINE_SCHEMA, DatasetInfo, load_dataset, motion_bucket
-from vidforge.store import LocalStore
+from vidforge.store import LocalStore, S3Store
 
 Curated = tuple[LocalStore, DatasetInfo, list[GroundTruth], Path]
 
@@ -163,6 +163,22 @@ def test_remote_and_duplicate_sources(tmp_path: Path, demo_by_name: dict[str, Gr
     assert len(items) == 2 and items[0].source_uri == uri
     assert Path(items[0].source_path).is_file() and Path(items[0].source_path).with_suffix(".json").is_file()
     assert not Path(items[1].source_path).exists()
+
+
+def test_s3_sources_are_read_through_the_dataset_stores_endpoint(
+    tmp_path: Path, demo_by_name: dict[str, GroundTruth], s3_endpoint: str, s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # videos uploaded to the platform's S3 (MinIO here: moto) beside the dataset store, not on AWS
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    datasets = S3Store(f"s3://{s3_bucket}/store", endpoint_url=s3_endpoint)
+    raw = S3Store(f"s3://{s3_bucket}", endpoint_url=s3_endpoint)
+    truth = demo_by_name["fast"]
+    uri = raw.put_file(truth.path, "uploads/fast.mp4")
+    (item,) = source_items([uri], tmp_path / "fetch", source_settings(datasets))
+    assert item.source_uri == uri
+    assert Path(item.source_path).read_bytes() == Path(truth.path).read_bytes()
 
 
 @pytest.mark.parametrize("bad", ["zero", "missing"])

@@ -14,8 +14,10 @@ import pytest
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
     "vidforge_curate": {"plan", "curate"},
-    "vidforge_train": {"resolve", "stage1_image", "stage2_video", "stage3_finetune", "publish"},
-    "vidforge_evaluate_promote": {"resolve", "evaluate", "register", "gate_passed", "await_approval", "promote"},
+    "vidforge_train": {"resolve", "publish"} | {f"{stage}.{step}" for stage in ("stage1_image", "stage2_video",
+                                                "stage3_finetune") for step in ("route", "pod", "run", "result")},
+    "vidforge_evaluate_promote": {"resolve", "evaluate", "register", "gate_passed", "approval_route", "approval",
+                                  "record_review", "await_registry_decision", "approval_skipped", "promote"},
 }
 HEAVY = {"torch", "diffusers", "transformers", "cv2", "av", "ray", "curation", "training", "evaluation", "services"}
 

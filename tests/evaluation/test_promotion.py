@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from evaluation.config import PromotionConfig
-from evaluation.promotion import promote, register_candidate, review_state
+from evaluation.promotion import promote, record_approval_skipped, record_review, register_candidate, review_state
 from services.registry.errors import RuleViolation, Unauthenticated
 from services.registry.store import RegistryStore
 from tests.support.registry import Identities
@@ -89,3 +89,48 @@ def test_no_configured_identity_is_refused(settings: Settings, monkeypatch: pyte
     monkeypatch.setenv("VIDFORGE_REGISTRY__TOKEN", "vf_not-a-real-token")
     with pytest.raises(Unauthenticated, match="unknown or revoked"):
         register_candidate(get_settings(), _record(settings, "r4", True), PromotionConfig())
+
+
+def _response(option: str, user: str = "bob") -> dict[str, Any]:
+    """What the HITL approval step returns (``HITLTriggerEventSuccessPayload``)."""
+    return {"chosen_options": [option], "params_input": {}, "responded_at": "2026-12-04T10:00:00+00:00",
+            "responded_by_user": {"id": "7", "name": user}}
+
+
+def test_hitl_approve_is_audited_and_promotion_waits_for_the_registry(
+    settings: Settings, identities: Identities,
+) -> None:
+    cfg = PromotionConfig()
+    out = register_candidate(settings, _record(settings, "r4", True), cfg)
+    assert out["registry_page"].endswith(f"/models/{out['model']}/versions/{out['model_version']}")
+    assert record_review(settings, out, _response("Approve")) == "approved"
+    reg = RegistryStore.from_settings(settings)
+    (event,) = [e for e in reg.audit_log(out["model"]) if e.action == "event:airflow_review"]
+    assert event.actor == "pipeline" and event.details["responded_by"] == "bob"
+    assert event.details["decision"] == "approved"
+    # the Airflow answer is no registry approval: four eyes still needs an approver's own identity
+    assert review_state(settings, out)[0] == "pending"
+    with pytest.raises(RuleViolation):
+        promote(settings, out, cfg)
+    reg.add_approval(out["model"], out["model_version"], identities.approver_principal, "approved", "ok")
+    assert review_state(settings, out)[0] == "approved"
+    assert promote(settings, out, cfg)["promoted"]
+
+
+def test_hitl_reject_is_audited_and_nothing_is_promoted(settings: Settings) -> None:
+    out = register_candidate(settings, _record(settings, "r5", True), PromotionConfig())
+    assert record_review(settings, out, _response("Reject", "carol")) == "rejected"
+    reg = RegistryStore.from_settings(settings)
+    events = [e.details for e in reg.audit_log(out["model"]) if e.action == "event:airflow_review"]
+    assert [(d["decision"], d["responded_by"]) for d in events] == [("rejected", "carol")]
+    with pytest.raises(Exception, match="production"):
+        reg.get_version_by_alias(out["model"], "production")
+    assert reg.verify_audit().ok
+
+
+def test_skipped_approval_is_audited(settings: Settings) -> None:
+    out = register_candidate(settings, _record(settings, "r6", True), PromotionConfig())
+    record_approval_skipped(settings, out)
+    reg = RegistryStore.from_settings(settings)
+    (event,) = [e for e in reg.audit_log(out["model"]) if e.action == "event:approval_skipped"]
+    assert event.details["reason"] == "promotion.require_approval is false" and event.actor == "pipeline"

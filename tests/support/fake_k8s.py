@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 
     from vidforge.store import LocalStore
 
+
+def matches(labels: dict[str, str], selector: str) -> bool:
+    """Whether ``labels`` satisfy a Kubernetes equality-based label selector (``a=b,c!=d,!e``)."""
+    for term in filter(None, selector.split(",")):
+        if term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        else:
+            key, value = term.split("=", 1)
+            if labels.get(key) != value:
+                return False
+    return True
+
+
 def launcher_settings(store: LocalStore, tmp_path: Path) -> Settings:
     """Platform settings with ``home`` under ``tmp_path`` and ``store`` as the object store."""
     return get_settings(overrides={"home": str(tmp_path / "home"), "store": {"uri": store.root_uri}})
@@ -97,6 +115,63 @@ class FakeApiServer:
             self.on_done(obj)
         return obj, state
 
+    def _list(self, label_selector: str = "") -> list[dict[str, Any]]:
+        """Copies of the stored objects whose labels match ``label_selector``."""
+        return [copy.deepcopy(o) for o in self.objects.values()
+                if matches(o["metadata"].get("labels") or {}, label_selector)]
+
     def _delete(self, name: str) -> None:
         self.deletes += 1
         self.objects.pop(name, None)
+
+
+class FakeCoreV1:
+    """The pod calls of ``CoreV1Api`` the Airflow ``KubernetesPodOperator`` makes, on V1Pod objects.
+
+    Attributes:
+        pods: stored pods by name (created ones report phase ``Running``).
+        creates / deletes: calls so far.
+    """
+
+    def __init__(self) -> None:
+        from kubernetes.client import ApiClient
+
+        self.api_client = ApiClient()
+        self.pods: dict[str, Any] = {}
+        self.creates = self.deletes = 0
+
+    def create_namespaced_pod(self, body: dict[str, Any], namespace: str, **_: Any) -> Any:
+        from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+        from kubernetes.client import V1PodStatus
+        from kubernetes.client.exceptions import ApiException
+
+        self.creates += 1
+        pod = PodGenerator.deserialize_model_dict(copy.deepcopy(body))
+        if pod.metadata.name in self.pods:
+            raise ApiException(status=409, reason="AlreadyExists")
+        assert pod.metadata.namespace == namespace
+        pod.status = V1PodStatus(phase="Running")
+        self.pods[pod.metadata.name] = pod
+        return pod
+
+    def list_namespaced_pod(self, namespace: str, label_selector: str = "", **_: Any) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(items=[p for p in self.pods.values() if p.metadata.namespace == namespace
+                                      and matches(p.metadata.labels or {}, label_selector)])
+
+    def read_namespaced_pod(self, name: str, namespace: str, **_: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        if name not in self.pods:
+            raise ApiException(status=404, reason="NotFound")
+        return self.pods[name]
+
+    def patch_namespaced_pod(self, name: str, namespace: str, body: dict[str, Any], **_: Any) -> Any:
+        pod = self.read_namespaced_pod(name, namespace)
+        pod.metadata.labels.update(body.get("metadata", {}).get("labels", {}))
+        return pod
+
+    def delete_namespaced_pod(self, name: str, namespace: str, **_: Any) -> None:
+        self.deletes += 1
+        self.pods.pop(name, None)

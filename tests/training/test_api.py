@@ -77,14 +77,3 @@ def test_unknown_launcher(settings: Settings) -> None:
     assert not LocalStore(settings.home / "store").list("runs")
 
 
-def test_task_launcher_follows_the_airflow_try_number(settings: Settings) -> None:
-    from types import SimpleNamespace
-
-    from training.api import task_launcher
-
-    first = task_launcher("trainjob", settings, {"ti": SimpleNamespace(try_number=1)})
-    retry = task_launcher("trainjob", settings, {"ti": SimpleNamespace(try_number=3)})
-    assert type(first).__name__ == "TrainJobLauncher" and (first.try_number, retry.try_number) == (1, 3)
-    pod = task_launcher("kubernetes", settings, {"ti": SimpleNamespace(try_number=2)})
-    assert type(pod).__name__ == "PodOperatorLauncher"
-    assert type(task_launcher("local", settings, {})).__name__ == "LocalLauncher"

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from training.config import CONFIG_DIR, profile_path
+
+if TYPE_CHECKING:
+    from vidforge.settings import Settings
 
 LAUNCHERS_DIR = CONFIG_DIR / "launchers"
 
@@ -174,3 +177,16 @@ def load_launchers_config(name_or_path: str | Path = "default") -> LaunchersConf
     """
     path = profile_path(name_or_path, LAUNCHERS_DIR, "launcher profile")
     return LaunchersConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+
+
+def deployment_launchers_config(settings: Settings) -> LaunchersConfig:
+    """The deployment's launcher profile (``settings.training.launchers_profile``) with its image
+    replaced by ``settings.training.image`` when that is set.
+
+    Raises:
+        FileNotFoundError / pydantic.ValidationError: as :func:`load_launchers_config`.
+    """
+    cfg = load_launchers_config(settings.training.launchers_profile)
+    if not settings.training.image:
+        return cfg
+    return cfg.model_copy(update={"kubernetes": cfg.kubernetes.model_copy(update={"image": settings.training.image})})

@@ -22,6 +22,7 @@ from training.launchers.kubernetes import (
     k8s_call,
     load_kube_config,
 )
+from training.launchers.pod_spec import stage_selector
 from training.launchers.trainjob import GROUP, NODE, PLURAL, VERSION, build_trainjob
 from vidforge.logging import get_logger
 
@@ -45,10 +46,13 @@ class CustomObjectsApi(Protocol):
                                      name: str) -> Any: ...
     def delete_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
                                         name: str, **kwargs: Any) -> Any: ...
+    def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                      **kwargs: Any) -> Any: ...
 
 
-def custom_objects_api(config_file: str | None = None, in_cluster: bool = False) -> CustomObjectsApi:
-    """A ``CustomObjectsApi`` from a kubeconfig file (None = default) or the in-cluster service account."""
+def custom_objects_api(config_file: str | None = None, in_cluster: bool | None = None) -> CustomObjectsApi:
+    """A ``CustomObjectsApi`` configured by :func:`~training.launchers.kubernetes.load_kube_config`
+    (in a pod, e.g. an Airflow worker: the service account)."""
     from kubernetes import client
 
     load_kube_config(config_file, in_cluster)
@@ -124,10 +128,28 @@ class TrainJobLauncher:
             self._api = custom_objects_api()
         return self._api
 
+    def running(self, namespace: str, stage: StageConfig, job: TrainJob) -> str | None:
+        """Name of a TrainJob of this run's stage that has not finished (from any try), None when none.
+
+        A retry after a killed worker (Airflow 3 gives it a new try number, so a new name)
+        must adopt that job rather than start a second one writing the same ``runs/<id>/<stage>/``.
+        """
+        listed = k8s_call(self.api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
+                          label_selector=stage_selector(job.run_id, stage.name))
+        for obj in listed.get("items") or []:
+            if terminal_condition(obj) is None:
+                return str(obj["metadata"]["name"])
+        return None
+
     def launch(self, stage: StageConfig, job: TrainJob) -> TrainJobRun:
-        """Create the stage's TrainJob (or reattach to the existing one of the same name)."""
+        """Reattach to the stage's unfinished TrainJob of any try, else create this try's (or reattach to it)."""
         body = build_trainjob(self.config.kubernetes, self.config.trainjob, stage, job, self.try_number)
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        if (live := self.running(namespace, stage, job)) is not None:
+            log.info("trainjob of the stage still runs; reattaching", trainjob=live, namespace=namespace,
+                     stage=stage.name)
+            return TrainJobRun(self.api, live, namespace, self.settings, stage, job,
+                               self.config.kubernetes.poll_interval_s)
         if create_or_reattach(self.api.create_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, body):
             log.info("trainjob created", trainjob=name, namespace=namespace, stage=stage.name, run_id=job.run_id,
                      nodes=self.config.trainjob.num_nodes)

@@ -14,6 +14,7 @@ TrainJob launcher uses them).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -58,18 +59,31 @@ def k8s_call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     return fn(*args, **kwargs)
 
 
-def load_kube_config(config_file: str | None = None, in_cluster: bool = False) -> None:
-    """Configure the ``kubernetes`` client from a kubeconfig file (None = default) or the in-cluster account."""
+def running_in_cluster() -> bool:
+    """Whether this process runs in a Kubernetes pod (the API server's service env is set there)."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
+
+
+def load_kube_config(config_file: str | None = None, in_cluster: bool | None = None) -> None:
+    """Configure the ``kubernetes`` client from the in-cluster service account or a kubeconfig file.
+
+    Args:
+        config_file: kubeconfig path (None = ``$KUBECONFIG`` or ``~/.kube/config``).
+        in_cluster: True = the pod's service account; False = the kubeconfig; None = the service
+            account when running in a pod (an Airflow worker) with no explicit kubeconfig, else the kubeconfig.
+    """
     from kubernetes import config
 
+    if in_cluster is None:
+        in_cluster = config_file is None and running_in_cluster()
     if in_cluster:
         config.load_incluster_config()
     else:
         config.load_kube_config(config_file=config_file)
 
 
-def core_api(config_file: str | None = None, in_cluster: bool = False) -> PodApi:
-    """A ``CoreV1Api`` from a kubeconfig file (None = default) or the in-cluster service account."""
+def core_api(config_file: str | None = None, in_cluster: bool | None = None) -> PodApi:
+    """A ``CoreV1Api`` configured by :func:`load_kube_config` (in a pod: the service account)."""
     from kubernetes import client
 
     load_kube_config(config_file, in_cluster)

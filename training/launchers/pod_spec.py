@@ -36,36 +36,47 @@ def slug(text: str, max_len: int = MAX_NAME) -> str:
     return s[:max_len].strip("-")
 
 
-def pod_name(run_id: str, stage: str, try_number: int = 1, max_len: int = MAX_NAME) -> str:
+def pod_name(run_id: str, stage: str, try_number: int | None = 1, max_len: int = MAX_NAME) -> str:
     """Deterministic name of one try of one stage of a run, at most ``max_len`` characters.
 
     The same ``(run_id, stage, try_number)`` always gives the same name, so a
-    restarted task finds (reattaches to) its pod instead of starting a second one;
-    a new try gets a new name. A hash of the unslugged inputs keeps names of runs
-    that slugify alike (``Run_1`` / ``run-1``) or are truncated apart. Names start
-    with ``vf-``, so they are RFC 1035 labels too (what a ``TrainJob`` requires).
+    restarted caller finds (reattaches to) its object instead of starting a second one;
+    a new try gets a new name. ``try_number=None`` leaves the try out (the DAG's
+    ``KubernetesPodOperator`` adds a random suffix and finds its pod by labels). A hash of
+    the unslugged inputs keeps names of runs that slugify alike (``Run_1`` / ``run-1``) or
+    are truncated apart. Names start with ``vf-``, so they are RFC 1035 labels too (what a
+    ``TrainJob`` requires).
 
     Raises:
         ValueError: ``try_number`` < 1, or ``max_len`` too short for the suffix.
     """
-    if try_number < 1:
+    if try_number is not None and try_number < 1:
         raise ValueError(f"try_number starts at 1, got {try_number}")
-    digest = hashlib.sha256(f"{run_id}\0{stage}\0{try_number}".encode()).hexdigest()[:8]
-    suffix = f"-t{try_number}-{digest}"
+    digest = hashlib.sha256(f"{run_id}\0{stage}\0{try_number or ''}".encode()).hexdigest()[:8]
+    suffix = f"-t{try_number}-{digest}" if try_number else f"-{digest}"
     if max_len < len(suffix) + 2:
         raise ValueError(f"max_len {max_len} leaves no room for a name before {suffix!r}")
     head = slug(f"vf-{stage}-{run_id}", max_len - len(suffix)) or "vf"
     return f"{head}{suffix}"
 
 
-def pod_labels(run_id: str, stage: str, try_number: int) -> dict[str, str]:
-    """Labels of a training pod (values are slugs: label values are DNS-1123-ish, ≤63)."""
+def pod_labels(run_id: str, stage: str) -> dict[str, str]:
+    """Labels of a training pod or TrainJob: the same for every try of one stage of one run.
+
+    No try number: Airflow 3 increments it on every restart, so a retry selecting by
+    these labels finds the first try's still-running pod (see :func:`stage_selector`).
+    Values are slugs (label values are DNS-1123-ish, ≤63).
+    """
     return {
         "app.kubernetes.io/name": APP_LABEL,
         "vidforge.io/run-id": slug(run_id) or "none",
         "vidforge.io/stage": slug(stage) or "none",
-        "vidforge.io/try": str(try_number),
     }
+
+
+def stage_selector(run_id: str, stage: str) -> str:
+    """Label selector of every pod (or TrainJob) of one stage of one run, whatever the try."""
+    return ",".join(f"{k}={v}" for k, v in sorted(pod_labels(run_id, stage).items()))
 
 
 def resources(cfg: KubernetesConfig) -> dict[str, Any]:
@@ -131,7 +142,7 @@ def _container(cfg: KubernetesConfig, stage: StageConfig, job: TrainJob) -> dict
 
 
 def build_pod(
-    cfg: KubernetesConfig, stage: StageConfig, job: TrainJob, try_number: int = 1, name: str | None = None
+    cfg: KubernetesConfig, stage: StageConfig, job: TrainJob, try_number: int | None = 1, name: str | None = None
 ) -> dict[str, Any]:
     """The ``v1/Pod`` manifest running ``stage`` for ``job`` (one try).
 
@@ -140,7 +151,7 @@ def build_pod(
         stage: stage config, carried unchanged as ``--stage``/``--set`` arguments.
         job: run, dataset, init URI and extra environment (``job.settings_file`` is ignored:
             the pod reads settings from the ConfigMap mounted at ``cfg.settings_path``).
-        try_number: attempt number (1-based), part of the name and labels.
+        try_number: attempt number (1-based), part of the name (not of the labels); None = none.
         name: pod name; None = :func:`pod_name` of ``(job.run_id, stage.name, try_number)``.
 
     Raises:
@@ -163,7 +174,7 @@ def build_pod(
         "metadata": {
             "name": name or pod_name(job.run_id, stage.name, try_number),
             "namespace": cfg.namespace,
-            "labels": pod_labels(job.run_id, stage.name, try_number),
+            "labels": pod_labels(job.run_id, stage.name),
         },
         "spec": spec,
     }

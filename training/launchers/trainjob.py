@@ -110,14 +110,14 @@ def build_trainjob(
         stage: stage config, carried unchanged as ``--stage``/``--set`` arguments.
         job: run, dataset, init URI and extra environment (``job.settings_file`` is ignored:
             every node reads settings from the ConfigMap mounted at ``cfg.settings_path``).
-        try_number: attempt number (1-based), part of the name and labels.
+        try_number: attempt number (1-based), part of the name (not of the labels).
         name: TrainJob name; None = :func:`trainjob_name` of ``(job.run_id, stage.name, try_number)``.
 
     Raises:
         ValueError: ``stage.name`` is not a packaged stage, ``try_number`` < 1, or
             ``job.env`` sets a torchrun variable (``PET_*``).
     """
-    labels = pod_labels(job.run_id, stage.name, try_number)
+    labels = pod_labels(job.run_id, stage.name)
     trainer = {
         "image": cfg.image,
         "command": list(COMMAND),

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.registry.deps import StoreDep, Viewer
+from services.registry.deps import Operator, StoreDep, Viewer
 from services.registry.models import NAME_LENGTH
 from services.registry.routes.params import Limit
-from services.registry.schemas import AuditEventPublic, ChainPublic
+from services.registry.schemas import AuditEventPublic, ChainPublic, EventIn
 from services.registry.validation import MAX_INT
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -31,3 +31,9 @@ def audit_log(
 def verify(store: StoreDep, _: Viewer) -> ChainPublic:
     """Recompute the hash chain; ``ok`` false names the first broken record."""
     return ChainPublic.model_validate(store.verify_audit())
+
+
+@router.post("/events", status_code=201)
+def record_event(body: EventIn, store: StoreDep, who: Operator) -> AuditEventPublic:
+    """Record an operational event (e.g. a failed pipeline task) in the audit log as the caller (operator+)."""
+    return AuditEventPublic.model_validate(store.record_event(body.kind, who, body.details, body.name))

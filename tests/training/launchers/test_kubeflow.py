@@ -58,6 +58,14 @@ class FakeCustomObjectsApi(FakeApiServer):
         self._check(group, version, plural)
         self._delete(name)
 
+    def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                      label_selector: str = "", **kwargs: Any) -> dict[str, Any]:
+        self._check(group, version, plural)
+        items = self._list(label_selector)
+        for obj in items:  # every stored job reports the state the next read would
+            obj["status"] = {"conditions": _condition(self.states[0])}
+        return {"items": items}
+
 
 def _publisher(store: LocalStore) -> Any:
     """What rank 0 of the TrainJob's training.main does last: publish result.json (from the job's own args)."""
@@ -85,8 +93,26 @@ def test_existing_trainjob_is_reattached_not_duplicated(tmp_path: Path) -> None:
     api = FakeCustomObjectsApi(["Running", "Complete"], on_done=_publisher(store))
     _launch(api, tmp_path, store)
     again = _launch(api, tmp_path, store)  # e.g. the Airflow worker restarted mid-stage
-    assert api.creates == 2 and len(api.objects) == 1
+    assert api.creates == 1 and len(api.objects) == 1
     assert again.wait(timeout=10).run_id == "run-k"
+
+
+def test_retry_with_a_new_try_number_adopts_the_running_trainjob(tmp_path: Path) -> None:
+    # Airflow 3 increments the try on every restart: the retry must not start a second job
+    store = LocalStore(tmp_path / "store")
+    api = FakeCustomObjectsApi(["Running"])
+    _launch(api, tmp_path, store, try_number=1)
+    retry = _launch(api, tmp_path, store, try_number=2)
+    assert api.creates == 1 and retry.name == trainjob_name("run-k", "stage2_video", 1)
+    other = _launch(api, tmp_path, store, run="run-other", try_number=2)  # another run's job is not adopted
+    assert api.creates == 2 and other.name == trainjob_name("run-other", "stage2_video", 2)
+
+
+def test_retry_after_a_failed_trainjob_starts_a_fresh_one(tmp_path: Path) -> None:
+    api = FakeCustomObjectsApi(["Failed"])
+    _launch(api, tmp_path, try_number=1)
+    retry = _launch(api, tmp_path, try_number=2)
+    assert api.creates == 2 and retry.name == trainjob_name("run-k", "stage2_video", 2)
 
 
 def test_failed_trainjob_raises_with_its_condition(tmp_path: Path) -> None:
@@ -134,3 +160,24 @@ def test_api_launcher_table_builds_it_lazily(tmp_path: Path) -> None:
     assert isinstance(launcher, TrainJobLauncher) and launcher._api is None  # no kubeconfig read yet
     assert launcher.config == load_launchers_config() and "trainjob" in LAUNCHERS
     assert (GROUP, VERSION, PLURAL) == ("trainer.kubeflow.org", "v1alpha1", "trainjobs")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, "incluster"),   # an Airflow worker pod
+    ({}, "kubeconfig"),                                        # a laptop / CI
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBECONFIG": "/k"}, "kubeconfig"),  # explicit kubeconfig wins
+])
+def test_launcher_client_uses_in_cluster_config_inside_a_pod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str,
+) -> None:
+    from kubernetes import config
+
+    loaded: list[str] = []
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(config, "load_incluster_config", lambda: loaded.append("incluster"))
+    monkeypatch.setattr(config, "load_kube_config", lambda config_file=None: loaded.append("kubeconfig"))
+    launcher = TrainJobLauncher(launcher_settings(LocalStore(tmp_path / "s"), tmp_path))
+    assert launcher.api is not None and loaded == [expected]

@@ -45,6 +45,12 @@ def test_pod_name_differs_per_try_run_and_stage() -> None:
     assert pod_name("r", "stage1_image", 2).startswith("vf-stage1-image-r-t2-")
 
 
+def test_pod_name_without_try_is_one_name_per_run_and_stage() -> None:
+    assert pod_name("r", "stage1_image", None) == pod_name("r", "stage1_image", None)
+    assert pod_name("r", "stage1_image", None) != pod_name("r", "stage2_video", None)
+    assert "-t" not in pod_name("r", "stage1_image", None).removeprefix("vf-stage1-image-r")
+
+
 def test_pod_name_rejects_try_zero() -> None:
     with pytest.raises(ValueError, match="try_number"):
         pod_name("r", "s", 0)
@@ -61,7 +67,9 @@ def test_default_pod_is_valid_and_gpu_shaped() -> None:
     _validate(pod)
     spec, (container,) = pod["spec"], pod["spec"]["containers"]
     assert pod["metadata"]["name"] == pod_name("run-1", "stage2_video", 2)
-    assert pod["metadata"]["labels"]["vidforge.io/try"] == "2"
+    # no try number in the labels: Airflow 3 bumps it on every restart, and a retry selects by labels
+    assert pod["metadata"]["labels"] == build_pod(cfg, load_stage_config("stage2_video"), JOB, 1)["metadata"]["labels"]
+    assert not any("try" in key for key in pod["metadata"]["labels"])
     assert container["resources"]["limits"]["nvidia.com/gpu"] == cfg.gpus >= 1
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
     assert spec["nodeSelector"] == cfg.node_selector and spec["priorityClassName"] == cfg.priority_class
@@ -96,7 +104,10 @@ def test_validator_rejects_a_broken_pod() -> None:
 
 
 def test_checked_in_template_is_the_builders_pod() -> None:
-    (template,) = [d for d in yaml.safe_load_all(TEMPLATE.read_text()) if d]
+    (doc,) = [d for d in yaml.safe_load_all(TEMPLATE.read_text()) if d]
+    assert doc["kind"] == "PodTemplate"  # applying the manifests starts no pod
+    template = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **doc["template"]["metadata"]},
+                "spec": doc["template"]["spec"]}
     _validate(template)
     built = build_pod(load_launchers_config().kubernetes, load_stage_config("stage2_video"),
                       TrainJob("RUN_ID", "DATASET", "VERSION"))

@@ -56,7 +56,7 @@ def test_default_trainjob_is_valid_and_multi_node_gpu_shaped() -> None:
     assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": k8s.shm_size}} in pod["volumes"]
     assert {"name": "settings", "configMap": {"name": k8s.settings_configmap}} in pod["volumes"]
     assert {"name": "dshm", "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
-    assert node_pod(manifest)["metadata"]["labels"] == pod_labels("run-1", "stage2_video", 2)
+    assert node_pod(manifest)["metadata"]["labels"] == pod_labels("run-1", "stage2_video")
 
 
 def test_same_pod_pieces_as_the_pod_launcher() -> None:
