@@ -91,8 +91,8 @@ def vidforge_train() -> None:
             routed = route(job, previous)
             pod = KubernetesPodOperator(
                 task_id="pod",
-                pod_template_dict=XComArg(routed, key="pod"),
-                labels=XComArg(routed, key="labels"),
+                pod_template_dict=XComArg(routed.operator, key="pod"),
+                labels=XComArg(routed.operator, key="labels"),
                 random_name_suffix=True,      # a retry after a kept failed pod never collides with it
                 reattach_on_restart=True,     # ... and one after a lost worker adopts the running pod
                 deferrable=True,              # the triggerer watches the pod; no worker slot for hours

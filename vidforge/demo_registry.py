@@ -6,7 +6,8 @@ create``: ``demo-admin`` (the first admin, bootstrapped from database access),
 move ``production`` once someone else approved) and ``demo-reviewer`` (the
 stakeholder). They are kept in ``<home>/demo-tokens.json`` (mode 0600). While the
 evaluate/promote DAG waits for an approval, the reviewer approves the candidate
-over the registry's HTTP API, as a person would on its pages.
+over the registry's HTTP API, as a person would on its pages, and then answers the
+DAG's human-in-the-loop step (recorded in the registry's audit as an Airflow review).
 """
 
 from __future__ import annotations
@@ -95,8 +96,27 @@ def approve_as_reviewer(ctx: DemoContext, console: Console, dag: subprocess.Pope
         r.raise_for_status()
         console.print(f"  [green]✓[/green] {model} v{found['version']} approved by demo-reviewer over the registry API "
                       f"(registered by {found['created_by']})")
+        answer_approval_step(ctx, dag, "Approve", "demo-reviewer")
+        console.print("  [green]✓[/green] the DAG's approval step answered 'Approve' as demo-reviewer")
         return dict(r.json())
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def answer_approval_step(ctx: DemoContext, dag: subprocess.Popen[bytes], option: str, user: str,
+                         timeout_s: float = 300) -> None:
+    """Wait until the DAG's ``approval`` step awaits input, then answer it (see :mod:`vidforge.demo_hitl`)."""
+    import sys
+
+    deadline = time.monotonic() + timeout_s
+    argv = [sys.executable, "-m", "vidforge.demo_hitl", "vidforge_evaluate_promote", "approval", option, user]
+    while time.monotonic() < deadline and dag.poll() is None:
+        done = subprocess.run(argv, env=ctx.env, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return
+        if done.returncode != 3:
+            raise RuntimeError(f"answering the approval step failed: {done.stderr.strip()[-2000:]}")
+        time.sleep(2)
+    raise TimeoutError("the evaluate/promote DAG never reached its approval step")

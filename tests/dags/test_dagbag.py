@@ -24,13 +24,21 @@ HEAVY = {"torch", "diffusers", "transformers", "cv2", "av", "ray", "curation", "
 _PARSE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
+from airflow.serialization.serialized_objects import DagSerialization
 bag = DagBag(dag_folder=sys.argv[1])
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+unserializable = {{}}
+for dag_id, dag in bag.dags.items():  # what the dag-processor and `airflow dags test` do with each DAG
+    try:
+        DagSerialization.to_dict(dag)
+    except Exception as exc:
+        unserializable[dag_id] = str(exc)
 print(json.dumps({{
     "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
     "dags": {{d: sorted(t.task_id for t in dag.tasks) for d, dag in bag.dags.items()}},
     "schedules": {{d: str(getattr(dag, "timetable", "")) for d, dag in bag.dags.items()}},
     "heavy": heavy,
+    "unserializable": unserializable,
 }}))
 """
 
@@ -51,6 +59,10 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_no_import_errors(parsed: dict) -> None:
     assert parsed["errors"] == {}
+
+
+def test_every_dag_serializes(parsed: dict) -> None:
+    assert parsed["unserializable"] == {}
 
 
 def test_expected_dags_and_tasks(parsed: dict) -> None:
