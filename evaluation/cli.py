@@ -26,9 +26,14 @@ def evaluate(
     for name, value in record["metrics"].items():
         champ = (record.get("champion") or {}).get(name)
         table.add_row(name, f"{value:.4g}", "—" if champ is None else f"{champ:.4g}")
+    for name, why in record.get("not_computed", {}).items():
+        table.add_row(name, f"not computed: {why}", "")
     console.print(table)
+    console.print(f"evaluation set {record['evalset']['ref']} (sha256 {record['evalset']['sha256'][:16]}…)")
+    colour = {"pass": "green", "fail": "red", "skip": "yellow"}
     for check in record["gate"]["checks"]:
-        console.print(("[green]pass[/green] " if check["passed"] else "[red]fail[/red] ") + check["rule"])
+        status = check.get("status", "pass" if check["passed"] else "fail")
+        console.print(f"[{colour[status]}]{status}[/{colour[status]}] {check['rule']}  {check.get('reason', '')}")
     console.print(f"report: {record['report_uri']}")
     if promote:
         registered = register_task(record, config)
@@ -37,3 +42,21 @@ def evaluate(
         console.print(f"registered {registered['model']} v{registered['model_version']} → {registered['alias']}")
     if not record["gate"]["passed"]:
         raise typer.Exit(1)
+
+
+def build_set(
+    ref: Annotated[str, typer.Argument(help="Evaluation set to publish, '<name>/<version>' (immutable).")],
+    dataset: Annotated[str, typer.Argument(help="Curated dataset version '<name>/<version>' (its held-out clips).")],
+    config: Annotated[str, typer.Option(help="Evaluation config name or YAML path.")] = "default",
+) -> None:
+    """Build an evaluation set: reference clips, captions, real-set FVD/FID statistics; prints URI and sha256."""
+    from evaluation.config import load_eval_config
+    from evaluation.evalset import build_from_dataset
+    from evaluation.run import load_scorers
+    from vidforge.settings import get_settings
+
+    settings, cfg = get_settings(), load_eval_config(config)
+    scorers = load_scorers(settings, cfg)
+    built = build_from_dataset(settings, ref, dataset, cfg, {"fvd": scorers.i3d, "fid": scorers.inception})
+    make_console().print(f"evaluation set {built['ref']}: {built['samples']} samples at {built['uri']} "
+                         f"sha256 {built['sha256']}")

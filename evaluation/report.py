@@ -1,4 +1,14 @@
-"""The stakeholder-facing HTML evaluation report (jinja2 + matplotlib, self-contained)."""
+"""The stakeholder-facing HTML evaluation report: one self-contained file per candidate.
+
+Everything is inlined (animated WebP previews, PNG plots as ``data:`` URIs, CSS);
+nothing is fetched from the network when it is opened. Sections: the verdict
+and every gate check with its reason; the metric table (candidate, champion,
+change, bootstrap intervals, paired-difference intervals, what was not computed
+and why); per evaluation sample the conditioning image and the reference, the
+candidate and the champion videos playing side by side; the
+motion-faithfulness plot; the training loss of the three stages; lineage
+(evaluation set, dataset with its data card, run, code version).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +21,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evaluation.scoring import LOWER_IS_BETTER, to_unit
+
 if TYPE_CHECKING:
-    from evaluation.metrics import HeldoutClip
+    from evaluation.scoring import EvalSample
     from vidforge.store import ObjectStore
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: metric → (True when lower is better, short explanation)
-METRICS = {
-    "heldout_loss": (True, "denoising loss on held-out clips"),
-    "first_frame_psnr": (False, "generated first frame vs the conditioning image, dB"),
-    "video_psnr": (False, "generated video vs the real clip, dB"),
-    "temporal_psnr": (False, "consecutive generated frames, dB (smoothness)"),
-    "temporal_gap_db": (True, "|smoothness − real clip's smoothness|, dB"),
+#: metric → short explanation shown in the table
+EXPLAIN = {
+    "heldout_loss": "EDM denoising loss on the evaluation clips",
+    "first_frame_psnr": "generated first frame vs the conditioning image, dB",
+    "video_psnr": "generated video vs the reference clip, dB",
+    "ssim": "structural similarity to the reference clip",
+    "lpips": "learned perceptual distance to the reference clip",
+    "temporal_psnr": "consecutive generated frames, dB (smoothness)",
+    "temporal_gap_db": "|smoothness − reference's smoothness|, dB",
+    "flow_warp_error": "error after warping each frame onto the next with optical flow",
+    "clip_image": "CLIP cosine, conditioning image vs generated frames",
+    "clip_text": "CLIP cosine, caption vs generated frames",
+    "fvd": "Fréchet video distance to the evaluation set (I3D)",
+    "fid": "Fréchet inception distance of frames to the evaluation set",
+    "motion_faithfulness": "rank correlation of requested motion bucket and measured motion",
 }
+PREVIEW_PX = 160  # previews are upscaled (nearest) to about this height so tiny models stay visible
 
 
 def fmt(value: Any) -> str:
@@ -41,6 +62,19 @@ def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def animated_webp(video: np.ndarray, fps: float = 7.0) -> str:
+    """An endlessly looping animated WebP (lossless) of ``[T, H, W, 3]`` in [0, 1]; base64."""
+    from PIL import Image
+
+    frames = (np.clip(video, 0, 1) * 255).round().astype(np.uint8)
+    scale = max(1, PREVIEW_PX // frames.shape[1])
+    images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST) for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="WEBP", save_all=True, append_images=images[1:], duration=int(1000 / max(fps, 1)),
+                   loop=0, lossless=True)
     return base64.b64encode(buf.getvalue()).decode()
 
 
@@ -76,45 +110,55 @@ def loss_plot(store: ObjectStore, run_id: str, stages: list[str]) -> str | None:
     return _png(fig)
 
 
-def frames_strip(rows: list[np.ndarray], labels: list[str]) -> str:
-    """A grid: one row per video (``[F, H, W, 3]`` in [0, 1]), one column per frame; base64 PNG."""
+def motion_plot(motion: dict[str, Any]) -> str | None:
+    """Measured mean flow against the requested motion bucket, per image, candidate vs champion; base64 PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = max(len(v) for v in rows)
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n, 1.4 * len(rows)), squeeze=False)
-    for r, (video, label) in enumerate(zip(rows, labels, strict=True)):
-        for c in range(n):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(video):
-                ax.imshow(np.clip(video[c], 0, 1), interpolation="nearest")
-        axes[r][0].set_title(label, fontsize=8, loc="left")
+    if not motion.get("candidate"):
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for who, style in (("candidate", "-o"), ("champion", "--s")):
+        for i, flows in enumerate(motion.get(who) or []):
+            ax.plot(motion["buckets"], flows, style, label=f"{who}, image {i + 1}")
+    ax.set(xlabel="requested motion_bucket_id", ylabel="measured mean flow (px/frame)", title="Motion faithfulness")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
     return _png(fig)
 
 
-def _metric_rows(cand: dict[str, float], champ: dict[str, float] | None) -> list[dict[str, Any]]:
+def _iv(d: dict[str, Any] | None) -> str:
+    return "—" if not d else f"[{d['low']:.4g}, {d['high']:.4g}]"
+
+
+def metric_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per known metric: values, change with its sign judged, intervals, or why it is missing."""
+    cand, champ = r["metrics"], r.get("champion") or {}
     rows = []
-    for name, (lower, _) in METRICS.items():
-        c, b = cand.get(name), (champ or {}).get(name)
+    for name, lower in LOWER_IS_BETTER.items():
+        c, b = cand.get(name), champ.get(name)
         change, cls = "—", ""
         if c is not None and b is not None:
             delta = c - b
             change = f"{delta:+.4g}"
-            cls = "ok" if (delta <= 0) == lower or delta == 0 else "bad"
-        rows.append({"name": name, "better": "lower" if lower else "higher", "candidate": c, "champion": b,
-                     "change": change, "cls": cls})
+            cls = "" if delta == 0 else ("ok" if (delta < 0) == lower else "bad")
+        rows.append({"name": name, "better": "lower" if lower else "higher", "explain": EXPLAIN.get(name, ""),
+                     "candidate": c, "champion": b, "change": change, "cls": cls,
+                     "ci": _iv(r.get("intervals", {}).get(name)),
+                     "champion_ci": _iv(r.get("champion_intervals", {}).get(name)),
+                     "paired": _iv(r.get("paired", {}).get(name)),
+                     "missing": r.get("not_computed", {}).get(name, "")})
     return rows
 
 
-def render_report(store: ObjectStore, record: dict[str, Any], clips: list[HeldoutClip],
+def render_report(store: ObjectStore, record: dict[str, Any], samples: list[EvalSample],
                   cand_videos: list[np.ndarray], champ_videos: list[np.ndarray] | None) -> str:
-    """The report HTML for an ``eval.json`` record (images embedded)."""
+    """The report HTML for an ``eval.json`` record (previews and plots embedded)."""
     import jinja2
 
-    from evaluation.metrics import to_unit
+    from vidforge.version import code_version
 
     stages = record["stages"]
     stage_rows = []
@@ -122,18 +166,21 @@ def render_report(store: ObjectStore, record: dict[str, Any], clips: list[Heldou
         key = f"runs/{record['run_id']}/{stage}/result.json"
         if store.exists(key):
             stage_rows.append(json.loads(store.get_bytes(key)))
-    samples = []
-    for i, clip in enumerate(clips[:3]):
-        videos, labels = [to_unit(clip.frames), cand_videos[i]], ["real", "candidate"]
-        if champ_videos:
-            videos.append(champ_videos[i])
-            labels.append(f"champion v{record['champion_version']}")
-        samples.append({"clip_id": clip.clip_id, "png": frames_strip(videos, labels)})
+    previews = []
+    for i, s in enumerate(samples):
+        real = to_unit(s.frames)
+        previews.append({
+            "sample_id": s.sample_id, "caption": s.caption, "bucket": s.motion_bucket,
+            "cond": animated_webp(real[:1]), "reference": animated_webp(real, s.fps),
+            "candidate": animated_webp(cand_videos[i], s.fps),
+            "champion": animated_webp(champ_videos[i], s.fps) if champ_videos else None,
+        })
+    dataset = f"{record['dataset_name']}/{record['dataset_version']}"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     return env.get_template("report.html.j2").render(
         r=record, fmt=fmt, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        metric_rows=_metric_rows(record["metrics"], record.get("champion")),
-        explain="; ".join(f"{k}: {v[1]}" for k, v in METRICS.items()),
-        loss_plot=loss_plot(store, record["run_id"], stages), stage_rows=stage_rows, samples=samples,
-        has_champion=bool(champ_videos),
+        metric_rows=metric_rows(record), loss_plot=loss_plot(store, record["run_id"], stages),
+        motion_plot=motion_plot(record.get("motion", {})), stage_rows=stage_rows, previews=previews,
+        has_champion=bool(champ_videos), code_version=code_version(),
+        datacard_uri=store.uri(f"datasets/{dataset}/datacard.html"), dataset=dataset,
     )

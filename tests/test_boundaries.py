@@ -38,7 +38,9 @@ RULES = {
     "curation": lambda n: n.split(".")[0] in ("vidforge", "curation"),
     # serving needs the model package and the registry, never curation or the trainer
     "services": lambda n: n.split(".")[0] in ("vidforge", "services") or n.startswith("training.model"),
-    "evaluation": lambda n: n.split(".")[0] in ("vidforge", "evaluation", "training", "services"),
+    # evaluation scores with curation's model loaders (one CLIP implementation), never its pipeline
+    "evaluation": lambda n: n.split(".")[0] in ("vidforge", "evaluation", "training", "services")
+    or n.startswith("curation.models"),
     "dags": lambda n: n.split(".")[0] in ("vidforge", "curation", "training", "evaluation"),
 }
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate-cache-prune": ("curation.cli:curate_cache_prune", "Delete old generations of the curation resume cache."),
     "train": ("training.cli:train", "Train one stage, or all three, on a dataset version."),
     "evaluate": ("evaluation.cli:evaluate", "Evaluate a trained run, gate it, write the report."),
+    "evalset": ("evaluation.cli:build_set", "Build a versioned evaluation set from held-out clips."),
     "registry": ("services.registry.cli:app", "Model registry: versions, aliases, approvals, audit."),
     "serve": ("services.serving.cli:serve_command", "Start the generation service."),
 }

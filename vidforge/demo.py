@@ -56,7 +56,7 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
             f"{stage['steps']} steps, loss {stage['first_loss']:.4f} → {stage['last_loss']:.4f}",
         )
     gate = summary["gate"]
-    metrics = ", ".join(f"{k} {v:.3g}" for k, v in gate["metrics"].items() if k != "heldout_clips")
+    metrics = ", ".join(f"{k} {v:.3g}" for k, v in gate["metrics"].items() if k != "eval_samples")
     table.add_row("gate", ("PASS  " if gate["passed"] else "FAIL  ") + metrics)
     table.add_row("model version", f"{summary['model']} v{summary['model_version']} ({summary['alias']})")
     table.add_row("served video", summary["served_video"])
