@@ -24,7 +24,7 @@ class _Frozen(BaseModel):
 
 
 class DetectorConfig(_Frozen):
-    """One detector of the cut cascade (see :mod:`curation.cuts_cascade`).
+    """One detector of the cut cascade (see :mod:`curation.cuts.cascade`).
 
     ``stride`` sets the detector's effective frame rate (``fps / stride``): it
     compares frames ``stride`` apart. ``threshold`` is the kind's own score
@@ -42,7 +42,7 @@ class DetectorConfig(_Frozen):
 
 
 class LearnedConfig(_Frozen):
-    """TransNetV2 (see :mod:`curation.cuts_learned`). ``threshold`` is on its per-frame probability."""
+    """TransNetV2 (see :mod:`curation.cuts.learned`). ``threshold`` is on its per-frame probability."""
 
     threshold: float = Field(0.5, gt=0, lt=1)
     batch_windows: int = Field(4, ge=1)
@@ -73,7 +73,7 @@ class ClipConfig(_Frozen):
 
     ``mode``: ``copy`` stream-copies each span snapped to keyframes (``snap``, ``keyframe_slack``; no
     quality loss, but the clip may start before or after the span); ``reencode`` decodes exactly the
-    span and encodes it with libx264 at ``crf``/``preset`` (:mod:`curation.reencode`).
+    span and encodes it with libx264 at ``crf``/``preset`` (:mod:`curation.media.reencode`).
     ``reencode_unsupported``: in ``copy`` mode, re-encode the clips of a codec an mp4 cannot hold
     (VP8) instead of quarantining them (``clip:unsupported_codec``). ``threads``: decoder and encoder
     threads when re-encoding (0 = FFmpeg's choice).
@@ -91,7 +91,7 @@ class ClipConfig(_Frozen):
 
 
 class FramesConfig(_Frozen):
-    """Decode-once frame extraction for the per-clip signals (see :mod:`curation.frames`)."""
+    """Decode-once frame extraction for the per-clip signals (see :mod:`curation.media.frames`)."""
 
     max_side: int = Field(448, ge=16)
     video_frames: int = Field(8, ge=1)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vidforge.dataset import CLIP_FIELDS, Status
 
 if TYPE_CHECKING:
-    from curation.frames import ClipFrames
+    from curation.media.frames import ClipFrames
 
 
 @dataclass(kw_only=True, eq=False)

@@ -23,7 +23,7 @@ from curation.items import ClipItem, Item
 from curation.stages.filter import ORDER
 from vidforge.dataset import Status
 
-#: Codes the frame readers raise through :func:`curation.frames.decode_errors` (``decode_failed`` only
+#: Codes the frame readers raise through :func:`curation.media.frames.decode_errors` (``decode_failed`` only
 #: when the stage names the clip file).
 _NO_FRAMES = frozenset({"too_short"})
 _DECODE = _NO_FRAMES | {"decode_failed"}

@@ -3,9 +3,9 @@
 ``clip.mode: copy`` (default) stream-copies (no re-encode, no quality loss): the clip
 starts at the keyframe at or before (``snap="before"``, default) or at or after
 (``"after"``) the span start (give or take ``keyframe_slack`` frames), and ends at
-the last decodable point ≤ the span end (see :mod:`curation.remux`).
+the last decodable point ≤ the span end (see :mod:`curation.media.remux`).
 ``clip.mode: reencode`` decodes exactly the span ``[span_start, span_end)`` and
-encodes it with libx264 (see :mod:`curation.reencode`), so the clip is frame-exact.
+encodes it with libx264 (see :mod:`curation.media.reencode`), so the clip is frame-exact.
 In copy mode, a codec an mp4 cannot hold (VP8 from a WebM) is re-encoded the same way
 when ``clip.reencode_unsupported`` is set, and quarantined otherwise.
 
@@ -34,7 +34,7 @@ from curation.stages.base import ItemError, Resources, Stage
 from vidforge.logging import get_logger
 
 if TYPE_CHECKING:
-    from curation.remux import PacketIndex
+    from curation.media.remux import PacketIndex
 
 log = get_logger(__name__)
 
@@ -57,7 +57,7 @@ class ClipStage(Stage):
 
     def process(self, batch: list[Item]) -> list[Item]:
         """Write each clip (the packet index is read once per source per batch)."""
-        from curation.remux import index_packets
+        from curation.media.remux import index_packets
 
         indexes: dict[str, PacketIndex] = {}
         for clip in batch:
@@ -91,7 +91,7 @@ class ClipStage(Stage):
 
     def _copy(self, clip: ClipItem, index: PacketIndex, dest: Path) -> tuple[int, int]:
         """Stream-copy the keyframe-snapped span (re-encode the exact one if mp4 cannot hold the codec)."""
-        from curation.remux import UnsupportedCodecError, copy_span, plan_span
+        from curation.media.remux import UnsupportedCodecError, copy_span, plan_span
 
         plan = plan_span(index, clip.span_start, clip.span_end, self.config.snap, self.config.keyframe_slack)
         if plan is None:
@@ -115,7 +115,7 @@ class ClipStage(Stage):
         """Re-encode exactly ``[span_start, span_end)``."""
         import av
 
-        from curation.reencode import BadSpanError, reencode_span
+        from curation.media.reencode import BadSpanError, reencode_span
 
         a, b = clip.span_start, clip.span_end
         try:

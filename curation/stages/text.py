@@ -35,7 +35,7 @@ on cv2-drawn text they are 1.1-1.5x the glyph extent box of
 Models load from local files only: ``text.det_model`` / ``text.rec_model`` (a path, ``file://``
 or ``s3://`` URI; ``""`` = the package's model) are resolved to files before RapidOCR is built,
 so its download code (used when no model path is given) never runs. Frames come from the frames
-stage when it ran (:func:`curation.frames.frames_for`). Quarantine codes: ``too_short`` (no frame
+stage when it ran (:func:`curation.media.frames.frames_for`). Quarantine codes: ``too_short`` (no frame
 decodes), ``decode_failed`` (the clip cannot be opened or decoded).
 """
 
@@ -49,8 +49,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from curation.config import FramesConfig, TextConfig
-from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, decode_errors, frames_for
 from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:

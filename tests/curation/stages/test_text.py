@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from curation.config import FramesConfig, MotionConfig, TextConfig
-from curation.frames import KEY, decode_clip_frames
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, decode_clip_frames
 from curation.runner import run_stage
 from curation.stages.frames import FramesStage
 from curation.stages.text import TextStage, covered_fraction, frames_text_area, shipped_model
