@@ -26,6 +26,7 @@ The suite:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -193,6 +194,13 @@ def _span_errors(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return outside.where(kept, 0.0), pd.Series(overlap, index=df.index, dtype="float64")
 
 
+def quiet_gx() -> None:
+    """Keep Great Expectations' loggers at WARNING (it logs ~200 INFO lines per run) unless the run is
+    verbose (the root logger at DEBUG)."""
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger("great_expectations").setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
 def validate_manifest(manifest: pd.DataFrame, config: ValidationConfig | None = None) -> ValidationReport:
     """Run the manifest suite.
 
@@ -204,6 +212,7 @@ def validate_manifest(manifest: pd.DataFrame, config: ValidationConfig | None = 
         The report; ``report.success`` is False when any expectation failed (never raises for bad data).
     """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: GX reads it at import time
+    quiet_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,

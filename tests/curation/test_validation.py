@@ -15,7 +15,7 @@ from curation.pipeline import curate
 from curation.publish import publish
 from curation.runner import SequentialRunner
 from curation.synthetic import GroundTruth
-from curation.validation import ManifestValidationError, build_suite, validate_manifest
+from curation.validation import ManifestValidationError, build_suite, quiet_gx, validate_manifest
 from vidforge.dataset import CLIP_SCHEMA, load_dataset
 from vidforge.store import LocalStore
 
@@ -188,3 +188,22 @@ def test_curate_fails_and_leaves_the_version_unpublished(tmp_path: Path, demo_by
     assert json.loads(store.get_bytes("datasets/d/v1/validation.json"))["success"] is False
     with pytest.raises(FileNotFoundError, match="not published"):
         load_dataset(store, "d", "v1")
+
+
+def test_great_expectations_logs_warnings_only_unless_verbose(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = root.level
+    with caplog.at_level(logging.INFO):
+        root.setLevel(logging.INFO)
+        assert validate_manifest(_manifest(_good())).success
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < logging.WARNING]
+    assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.WARNING
+    root.setLevel(logging.DEBUG)
+    try:
+        quiet_gx()
+        assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.DEBUG
+    finally:
+        root.setLevel(before)
+        quiet_gx()
