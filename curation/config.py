@@ -133,10 +133,13 @@ class TextConfig(_Frozen):
     text is non-empty with confidence ≥ ``min_rec_score`` (off: detection only).
     ``det_model`` / ``rec_model``: a local path or object-store URI (``file://``, ``s3://``) of an
     ``.onnx`` file; ``""`` = the model shipped inside the ``rapidocr`` package. ``threads``:
-    onnxruntime intra-op threads (0 = onnxruntime's default, all cores).
+    onnxruntime intra-op threads (0 = onnxruntime's default, all cores). ``min_frame_std``: key frames whose
+    grey level varies less than this (standard deviation, 0..255: black frames of a fade, flashes) are
+    not measured.
     """
 
     min_score: float = Field(0.5, ge=0, le=1)
+    min_frame_std: float = Field(4.0, ge=0)
     recognize: bool = False
     min_rec_score: float = Field(0.5, ge=0, le=1)
     det_model: str = ""
