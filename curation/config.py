@@ -290,6 +290,9 @@ class ValidationConfig(_Frozen):
     duration_tolerance_frames: float = Field(1.0, ge=0)
     #: Offending rows quoted per failed expectation.
     max_examples: int = Field(5, ge=1)
+    #: Each captioner (image, video, summary) must give a non-empty caption to at least this fraction of
+    #: the kept clips, else the version is not published (0 = no such expectation).
+    min_caption_coverage: float = Field(0.0, ge=0, le=1)
 
 
 class CurationConfig(_Frozen):

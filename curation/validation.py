@@ -146,6 +146,10 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
          e.ExpectColumnValueLengthsToBeBetween(column="error", min_value=1, row_condition=quarantined)),
         ("duration matches frame count", (*_DURATION_COLUMNS, FRAME_COUNT_ERROR),
          e.ExpectColumnValuesToBeBetween(column=FRAME_COUNT_ERROR, max_value=config.duration_tolerance_frames)),
+        *[(f"{c} covers at least {config.min_caption_coverage:.0%} of kept clips", ("status", c),
+           e.ExpectColumnValueLengthsToBeBetween(column=c, min_value=1, mostly=config.min_caption_coverage,
+                                                 row_condition=kept))
+          for c in ("caption_image", "caption_video", "caption_summary") if config.min_caption_coverage > 0],
         ("kept clips' written span lies inside their shot", (*_SPAN_COLUMNS, OUTSIDE_SHOT),
          e.ExpectColumnValuesToBeBetween(column=OUTSIDE_SHOT, max_value=0)),
         ("kept clips of one source never overlap", (*_SPAN_COLUMNS, OVERLAP),

@@ -207,3 +207,15 @@ def test_great_expectations_logs_warnings_only_unless_verbose(caplog: pytest.Log
     finally:
         root.setLevel(before)
         quiet_gx()
+
+
+def test_caption_coverage_below_the_minimum_fails_per_captioner() -> None:
+    rows = _good()  # two kept clips, no captions
+    rows[0].update(caption_image="a dog", caption_video="a dog runs", caption_summary="a dog runs")
+    rows[1].update(caption_image="a cat")
+    assert validate_manifest(_manifest(rows)).success  # not checked by default
+    strict = validate_manifest(_manifest(rows), ValidationConfig(min_caption_coverage=1.0))
+    assert [r.description for r in strict.failed] == [
+        "caption_video covers at least 100% of kept clips", "caption_summary covers at least 100% of kept clips"]
+    assert strict.failed[0].examples[0]["clip_id"] == "c1"
+    assert validate_manifest(_manifest(rows), ValidationConfig(min_caption_coverage=0.5)).success
