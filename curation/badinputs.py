@@ -330,7 +330,7 @@ def write_rotated(path: str | Path, seed: int = 0) -> Path:
     """A phone-style portrait video: coded landscape (160×120), display matrix rotating it by :data:`ROTATION_DEG`.
 
     The upright picture is 120 wide and 160 tall; players (and
-    :func:`curation.frames.decode_clip_frames`) show it upright.
+    :func:`curation.media.frames.decode_clip_frames`) show it upright.
     """
     upright = upright_frames(seed)
     coded = [np.ascontiguousarray(np.rot90(f, -ROTATION_DEG // 90)) for f in upright]

@@ -228,6 +228,28 @@ def run_cache_prune(
     return removed
 
 
+def check_profile_overrides(overrides: list[str] | None) -> None:
+    """Exit with a one-line message (status 2) when a ``--set`` names no curation profile section.
+
+    ``vidforge curate --set store.uri=...`` puts a platform setting after the subcommand, where
+    ``--set`` overrides the curation profile; say where it goes instead of a pydantic traceback.
+    """
+    from curation.config import CurationConfig
+    from vidforge.settings import Settings
+
+    for item in overrides or []:
+        section = item.split("=", 1)[0].strip().split(".", 1)[0]
+        if section in CurationConfig.model_fields:
+            continue
+        if section in Settings.model_fields:
+            hint = (f"'{section}' is a platform setting: put it before the subcommand, "
+                    f"vidforge --set {item} curate ...")
+        else:
+            hint = f"'{section}' is no curation profile section (one of {', '.join(CurationConfig.model_fields)})"
+        print_error(f"--set {item}: {hint}", label="bad --set")
+        raise typer.Exit(2)
+
+
 def synth(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the videos and sidecars into.")],
     seed: Annotated[int, typer.Option(help="Seed of textures and colours.")] = 0,
@@ -258,6 +280,7 @@ def curate(
     from vidforge.settings import get_settings
     from vidforge.store import open_store
 
+    check_profile_overrides(set_)
     try:
         run_curate(list(sources), name, version, open_store(get_settings().store), config_file=profile,
                    overrides=set_)
@@ -290,5 +313,6 @@ def curate_cache_prune(
     from vidforge.settings import get_settings
     from vidforge.store import open_store
 
+    check_profile_overrides(set_)
     run_cache_prune(open_store(get_settings().store), config_file=profile, overrides=set_, keep=keep,
                     all_=all_, dry_run=dry_run)

@@ -24,7 +24,7 @@ class _Frozen(BaseModel):
 
 
 class DetectorConfig(_Frozen):
-    """One detector of the cut cascade (see :mod:`curation.cuts_cascade`).
+    """One detector of the cut cascade (see :mod:`curation.cuts.cascade`).
 
     ``stride`` sets the detector's effective frame rate (``fps / stride``): it
     compares frames ``stride`` apart. ``threshold`` is the kind's own score
@@ -42,7 +42,7 @@ class DetectorConfig(_Frozen):
 
 
 class LearnedConfig(_Frozen):
-    """TransNetV2 (see :mod:`curation.cuts_learned`). ``threshold`` is on its per-frame probability."""
+    """TransNetV2 (see :mod:`curation.cuts.learned`). ``threshold`` is on its per-frame probability."""
 
     threshold: float = Field(0.5, gt=0, lt=1)
     batch_windows: int = Field(4, ge=1)
@@ -63,25 +63,45 @@ class CutsConfig(_Frozen):
 
 
 class SplitConfig(_Frozen):
-    """Cuts → clip spans."""
+    """Cuts → clip spans (see :mod:`curation.stages.split`).
+
+    ``min_clip_s``: shorter spans are filtered (``split:too_short``). ``max_clip_s``: a longer shot is
+    split into the fewest equal pieces of at most this length (None: shots are kept whole).
+    ``min_short_side``: a source whose upright shorter side is below this (px) gives one filtered clip
+    (``split:low_resolution``) and no cut detection.
+    """
 
     min_clip_s: float = Field(1.0, ge=0)
+    max_clip_s: float | None = Field(10.0, gt=0)
+    min_short_side: int = Field(48, ge=1)
+
+    @model_validator(mode="after")
+    def _max_above_min(self) -> SplitConfig:
+        if self.max_clip_s is not None and self.max_clip_s < 2 * self.min_clip_s:
+            raise ValueError(f"split.max_clip_s ({self.max_clip_s}) must be at least twice split.min_clip_s "
+                             f"({self.min_clip_s}): a split shot's pieces would be too short to keep")
+        return self
 
 
 class ClipConfig(_Frozen):
     """Clipping (see :mod:`curation.stages.clip`).
 
-    ``mode``: ``copy`` stream-copies each span snapped to keyframes (``snap``, ``keyframe_slack``; no
-    quality loss, but the clip may start before or after the span); ``reencode`` decodes exactly the
-    span and encodes it with libx264 at ``crf``/``preset`` (:mod:`curation.reencode`).
+    ``mode``: ``copy`` stream-copies each span where it can (no quality loss) and never writes a frame
+    outside it: with ``snap: exact`` the clip starts exactly at the span start — a stream copy when a
+    keyframe is there (or at most ``keyframe_slack`` frames after it: the clip then starts at that
+    keyframe), else a smart cut (``smart_cut``: the head up to the first keyframe re-encoded, the rest
+    copied, :mod:`curation.media.smartcut`) or a full re-encode; with ``snap: after`` it starts at the
+    first keyframe inside the span (pure stream copy, the head is dropped). ``reencode`` decodes
+    exactly the span and encodes it with libx264 at ``crf``/``preset`` (:mod:`curation.media.reencode`).
     ``reencode_unsupported``: in ``copy`` mode, re-encode the clips of a codec an mp4 cannot hold
     (VP8) instead of quarantining them (``clip:unsupported_codec``). ``threads``: decoder and encoder
     threads when re-encoding (0 = FFmpeg's choice).
     """
 
     mode: Literal["copy", "reencode"] = "copy"
-    snap: Literal["before", "after"] = "before"
+    snap: Literal["exact", "after"] = "exact"
     keyframe_slack: int = Field(2, ge=0)
+    smart_cut: bool = True
     reencode_unsupported: bool = True
     crf: int = Field(18, ge=0, le=51)
     preset: Literal[
@@ -91,7 +111,7 @@ class ClipConfig(_Frozen):
 
 
 class FramesConfig(_Frozen):
-    """Decode-once frame extraction for the per-clip signals (see :mod:`curation.frames`)."""
+    """Decode-once frame extraction for the per-clip signals (see :mod:`curation.media.frames`)."""
 
     max_side: int = Field(448, ge=16)
     video_frames: int = Field(8, ge=1)
@@ -113,10 +133,13 @@ class TextConfig(_Frozen):
     text is non-empty with confidence ≥ ``min_rec_score`` (off: detection only).
     ``det_model`` / ``rec_model``: a local path or object-store URI (``file://``, ``s3://``) of an
     ``.onnx`` file; ``""`` = the model shipped inside the ``rapidocr`` package. ``threads``:
-    onnxruntime intra-op threads (0 = onnxruntime's default, all cores).
+    onnxruntime intra-op threads (0 = onnxruntime's default, all cores). ``min_frame_std``: key frames whose
+    grey level varies less than this (standard deviation, 0..255: black frames of a fade, flashes) are
+    not measured.
     """
 
     min_score: float = Field(0.5, ge=0, le=1)
+    min_frame_std: float = Field(4.0, ge=0)
     recognize: bool = False
     min_rec_score: float = Field(0.5, ge=0, le=1)
     det_model: str = ""
@@ -267,6 +290,9 @@ class ValidationConfig(_Frozen):
     duration_tolerance_frames: float = Field(1.0, ge=0)
     #: Offending rows quoted per failed expectation.
     max_examples: int = Field(5, ge=1)
+    #: Each captioner (image, video, summary) must give a non-empty caption to at least this fraction of
+    #: the kept clips, else the version is not published (0 = no such expectation).
+    min_caption_coverage: float = Field(0.0, ge=0, le=1)
 
 
 class CurationConfig(_Frozen):

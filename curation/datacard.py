@@ -163,6 +163,24 @@ def thumbnail_png(path: str | Path, width: int = 160) -> str | None:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+#: The manifest's caption columns, one per captioner.
+CAPTIONS: tuple[str, ...] = ("caption_image", "caption_video", "caption_summary")
+
+
+def caption_coverage(manifest: pd.DataFrame, source: str = "") -> list[dict[str, Any]]:
+    """Per captioner: kept clips, how many have a non-empty caption, and that fraction (None with no kept clip).
+
+    ``source`` says where the captions came from (the profile's ``captions.backend``).
+    """
+    kept = manifest[manifest["status"] == Status.KEPT.value]
+    out = []
+    for column in CAPTIONS:
+        have = int(kept[column].fillna("").astype(str).str.strip().ne("").sum()) if column in kept else 0
+        out.append({"captioner": column.removeprefix("caption_"), "column": column, "source": source,
+                    "kept": len(kept), "captioned": have, "coverage": have / len(kept) if len(kept) else None})
+    return out
+
+
 def build_datacard(info: DatasetInfo, manifest: pd.DataFrame, validation: ValidationReport) -> dict[str, Any]:
     """The ``datacard.json`` content (no images): funnel, signals, validation summary, config, code version."""
     from curation.stages.clip_scores import skip_reasons
@@ -174,6 +192,7 @@ def build_datacard(info: DatasetInfo, manifest: pd.DataFrame, validation: Valida
         "funnel": funnel(info, manifest),
         "signals": [signal_summary(s, filter_outcomes(info), manifest, reasons.get(s)) for s in SIGNALS],
         "motion_bucket_edges": info.motion_bucket_edges,
+        "captions": caption_coverage(manifest, str((info.config.get("captions") or {}).get("backend", ""))),
         "validation": {"success": validation.success, "suite": validation.suite, "gx_version": validation.gx_version,
                        "evaluated": validation.evaluated, "successful": validation.successful,
                        "failed": [asdict(r) for r in validation.failed]},

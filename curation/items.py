@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vidforge.dataset import CLIP_FIELDS, Status
 
 if TYPE_CHECKING:
-    from curation.frames import ClipFrames
+    from curation.media.frames import ClipFrames
 
 
 @dataclass(kw_only=True, eq=False)
@@ -91,8 +91,9 @@ class SourceItem(Item):
 
 @dataclass(kw_only=True, eq=False)
 class ClipItem(Item):
-    """One clip of a source. ``span_*`` is what the splitter asked for, ``start/end_frame``
-    what was actually written (keyframe-snapped)."""
+    """One clip of a source. ``shot_*`` is the shot the clip belongs to, ``span_*`` what the splitter
+    asked for (the whole shot, or one piece of a shot longer than ``split.max_clip_s``),
+    ``start/end_frame`` what was actually written (inside the span: see :mod:`curation.stages.clip`)."""
 
     level: ClassVar[str] = "clip"
 
@@ -102,6 +103,9 @@ class ClipItem(Item):
     source_path: str
     span_start: int
     span_end: int
+    #: The shot ``[shot_start_frame, shot_end_frame)`` (None: the span is the whole shot).
+    shot_start_frame: int | None = None
+    shot_end_frame: int | None = None
     fps: float
     width: int
     height: int
@@ -113,6 +117,13 @@ class ClipItem(Item):
     end_s: float | None = None
     #: Local file of the written clip.
     clip_path: str = ""
+    #: How the clip file was written: ``copy`` (stream copy), ``smart_cut`` (head re-encoded, rest copied)
+    #: or ``reencode`` ("" before the clip stage).
+    write_mode: str = ""
+    #: The clip file's video codec (FFmpeg name), size in bytes and sha256 (hex).
+    codec: str = ""
+    size_bytes: int | None = None
+    sha256: str = ""
     #: Object-store URI of the published clip.
     uri: str = ""
     caption_image: str = ""
@@ -145,6 +156,8 @@ class ClipItem(Item):
             row[name] = value.value if isinstance(value, Status) else value
         if row["start_frame"] is None:
             row["start_frame"], row["end_frame"] = self.span_start, self.span_end
+        if row["shot_start_frame"] is None:
+            row["shot_start_frame"], row["shot_end_frame"] = self.span_start, self.span_end
         if row["start_s"] is None:
             row["start_s"], row["end_s"] = self.span_start / self.fps, self.span_end / self.fps
         return row

@@ -23,7 +23,7 @@ from curation.items import ClipItem, Item
 from curation.stages.filter import ORDER
 from vidforge.dataset import Status
 
-#: Codes the frame readers raise through :func:`curation.frames.decode_errors` (``decode_failed`` only
+#: Codes the frame readers raise through :func:`curation.media.frames.decode_errors` (``decode_failed`` only
 #: when the stage names the clip file).
 _NO_FRAMES = frozenset({"too_short"})
 _DECODE = _NO_FRAMES | {"decode_failed"}
@@ -32,7 +32,7 @@ _DECODE = _NO_FRAMES | {"decode_failed"}
 CODES: Mapping[str, frozenset[str]] = {
     "probe": frozenset({"not_found", "empty_file", "unreadable", "not_a_video", "no_video_stream", "no_frames",
                         "truncated"}),
-    "split": frozenset({"too_short"}),
+    "split": frozenset({"too_short", "low_resolution"}),
     "clip": frozenset({"too_short", "no_keyframe", "unsupported_codec", "copy_failed", "bad_span",
                        "reencode_failed"}),
     "frames": _NO_FRAMES,

@@ -71,6 +71,10 @@ class VideoSpec:
     keyframe_at_cuts: bool = True
     crf: int = 18
     seed: int = 0
+    #: B-frames between reference frames (x264 ``bframes``), and open GOPs (x264 ``open-gop``: the
+    #: periodic keyframes become non-IDR recovery points whose leading B-frames reference the GOP before).
+    bframes: int = 3
+    open_gop: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,9 @@ def _captions(spec: VideoSpec, shot: ShotSpec, index: int) -> tuple[str, str, st
 
 def _encode(frames: list[np.ndarray], spec: VideoSpec, path: Path, key_at: set[int]) -> list[int]:
     """Encode BGR frames as H.264 yuv420p; return the keyframe indices written."""
-    params = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
+    params = f"keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0:bframes={spec.bframes}"
+    if spec.open_gop:
+        params += ":open-gop=1"
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(spec.fps))
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"

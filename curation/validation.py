@@ -16,12 +16,17 @@ The suite:
   quarantined clips carry a non-empty ``reason`` (quarantined ones also a non-empty ``error``);
 - durations agree with frame counts: ``|(end_s − start_s)·fps − (end_frame − start_frame)|``
   ≤ ``duration_tolerance_frames`` (checked on a derived column, ``frame_count_error``,
-  since GX has no pandas expectation over an expression).
+  since GX has no pandas expectation over an expression);
+- every kept clip's written span ``[start_frame, end_frame)`` lies inside its shot
+  ``[shot_start_frame, shot_end_frame)`` (derived column ``outside_shot_frames``: frames written
+  outside the shot), and kept clips of one source never overlap (derived column ``overlap_frames``:
+  frames a kept clip shares with the kept clips of its source that start before it).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -40,7 +45,12 @@ REQUIRED_FIELDS: tuple[str, ...] = (
 )
 #: The derived column the duration expectation checks (frames).
 FRAME_COUNT_ERROR = "frame_count_error"
+#: Derived columns of the span expectations (frames; 0 on rows that are not kept).
+OUTSIDE_SHOT = "outside_shot_frames"
+OVERLAP = "overlap_frames"
+DERIVED: tuple[str, ...] = (FRAME_COUNT_ERROR, OUTSIDE_SHOT, OVERLAP)
 _DURATION_COLUMNS = ("start_frame", "end_frame", "start_s", "end_s", "fps")
+_SPAN_COLUMNS = ("source_id", "status", "start_frame", "end_frame", "shot_start_frame", "shot_end_frame")
 
 
 @dataclass
@@ -110,7 +120,7 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
     quarantined = Column("status") == Status.QUARANTINED.value
     expectations: list[tuple[str, tuple[str, ...], Any]] = [
         ("columns are CLIP_FIELDS", (),
-         e.ExpectTableColumnsToMatchOrderedList(column_list=[*CLIP_FIELDS, FRAME_COUNT_ERROR])),
+         e.ExpectTableColumnsToMatchOrderedList(column_list=[*CLIP_FIELDS, *DERIVED])),
         ("clip_id is unique", ("clip_id",), e.ExpectColumnValuesToBeUnique(column="clip_id")),
         *[(f"{c} is not null", (c,), e.ExpectColumnValuesToNotBeNull(column=c)) for c in REQUIRED_FIELDS],
         ("kept clips have a uri", ("status", "uri"), e.ExpectColumnValuesToNotBeNull(column="uri", row_condition=kept)),
@@ -136,6 +146,14 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
          e.ExpectColumnValueLengthsToBeBetween(column="error", min_value=1, row_condition=quarantined)),
         ("duration matches frame count", (*_DURATION_COLUMNS, FRAME_COUNT_ERROR),
          e.ExpectColumnValuesToBeBetween(column=FRAME_COUNT_ERROR, max_value=config.duration_tolerance_frames)),
+        *[(f"{c} covers at least {config.min_caption_coverage:.0%} of kept clips", ("status", c),
+           e.ExpectColumnValueLengthsToBeBetween(column=c, min_value=1, mostly=config.min_caption_coverage,
+                                                 row_condition=kept))
+          for c in ("caption_image", "caption_video", "caption_summary") if config.min_caption_coverage > 0],
+        ("kept clips' written span lies inside their shot", (*_SPAN_COLUMNS, OUTSIDE_SHOT),
+         e.ExpectColumnValuesToBeBetween(column=OUTSIDE_SHOT, max_value=0)),
+        ("kept clips of one source never overlap", (*_SPAN_COLUMNS, OVERLAP),
+         e.ExpectColumnValuesToBeBetween(column=OVERLAP, max_value=0)),
     ]
     suite = gx.ExpectationSuite(name="vidforge_manifest")
     for description, columns, expectation in expectations:
@@ -146,7 +164,7 @@ def build_suite(config: ValidationConfig) -> ExpectationSuite:
 
 
 def with_derived_columns(manifest: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``manifest`` plus ``frame_count_error`` (NaN where a duration field is missing)."""
+    """A copy of ``manifest`` plus :data:`DERIVED` (NaN where a field they need is missing)."""
     import numpy as np
 
     df = manifest.copy()
@@ -156,7 +174,35 @@ def with_derived_columns(manifest: pd.DataFrame) -> pd.DataFrame:
                                  - (num["end_frame"] - num["start_frame"])).abs()
     else:
         df[FRAME_COUNT_ERROR] = np.nan
+    if all(c in df.columns for c in _SPAN_COLUMNS):
+        df[OUTSIDE_SHOT], df[OVERLAP] = _span_errors(df)
+    else:
+        df[OUTSIDE_SHOT] = df[OVERLAP] = np.nan
     return df
+
+
+def _span_errors(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per row: frames written outside the shot, and frames shared with earlier-starting kept clips of the
+    same source (both 0 for rows that are not kept)."""
+    import pandas as pd
+
+    kept = df["status"] == Status.KEPT.value
+    start, end = df["start_frame"].astype("float64"), df["end_frame"].astype("float64")
+    outside = ((df["shot_start_frame"].astype("float64") - start).clip(lower=0)
+               + (end - df["shot_end_frame"].astype("float64")).clip(lower=0))
+    order = df[kept].sort_values(["source_id", "start_frame", "end_frame"])
+    reach = order.groupby("source_id")["end_frame"].transform(lambda s: s.cummax().shift()).astype("float64")
+    overlap = (reach - order["start_frame"].astype("float64")).clip(lower=0).fillna(0.0)
+    overlap = (overlap.clip(upper=order["end_frame"] - order["start_frame"])
+               .reindex(df.index, fill_value=0.0))
+    return outside.where(kept, 0.0), pd.Series(overlap, index=df.index, dtype="float64")
+
+
+def quiet_gx() -> None:
+    """Keep Great Expectations' loggers at WARNING (it logs ~200 INFO lines per run) unless the run is
+    verbose (the root logger at DEBUG)."""
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger("great_expectations").setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def validate_manifest(manifest: pd.DataFrame, config: ValidationConfig | None = None) -> ValidationReport:
@@ -170,6 +216,7 @@ def validate_manifest(manifest: pd.DataFrame, config: ValidationConfig | None = 
         The report; ``report.success`` is False when any expectation failed (never raises for bad data).
     """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the import: GX reads it at import time
+    quiet_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -209,7 +256,7 @@ def _outcome(result: Any, df: pd.DataFrame, max_examples: int) -> ExpectationOut
     rows = list(res.get("partial_unexpected_index_list") or [])[:max_examples]
     examples = [{"row": _plain(i), **{c: _plain(df.at[i, c]) for c in columns if c in df.columns}} for i in rows]
     if cfg.type == "expect_table_columns_to_match_ordered_list" and not result.success:
-        observed = [c for c in res.get("observed_value") or [] if c != FRAME_COUNT_ERROR]
+        observed = [c for c in res.get("observed_value") or [] if c not in DERIVED]
         examples = [{"missing": sorted(set(CLIP_FIELDS) - set(observed)),
                      "unexpected": sorted(set(observed) - set(CLIP_FIELDS))}]
     kwargs = {k: _plain(v) for k, v in cfg.kwargs.items() if k not in ("batch_id", "row_condition", "column_list")}

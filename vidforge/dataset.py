@@ -34,7 +34,8 @@ class Status(StrEnum):
     QUARANTINED = "quarantined"
 
 
-#: The clip record: one manifest row. ``end_frame`` is exclusive.
+#: The clip record: one manifest row. ``[start_frame, end_frame)`` (exclusive end) is the span of source
+#: frames the clip file holds; it lies inside its shot ``[shot_start_frame, shot_end_frame)``.
 CLIP_SCHEMA = pa.schema(
     [
         ("clip_id", pa.string()),
@@ -42,6 +43,8 @@ CLIP_SCHEMA = pa.schema(
         ("source_uri", pa.string()),
         ("start_frame", pa.int64()),
         ("end_frame", pa.int64()),
+        ("shot_start_frame", pa.int64()),  # the shot [shot_start_frame, shot_end_frame) the clip lies in
+        ("shot_end_frame", pa.int64()),
         ("start_s", pa.float64()),
         ("end_s", pa.float64()),
         ("fps", pa.float64()),
@@ -49,6 +52,10 @@ CLIP_SCHEMA = pa.schema(
         ("height", pa.int64()),
         ("rotation", pa.int64()),  # display rotation of the clip file, counter-clockwise degrees
         ("uri", pa.string()),
+        ("write_mode", pa.string()),  # how the clip file was written: copy | smart_cut | reencode
+        ("codec", pa.string()),  # the clip file's video codec (FFmpeg name)
+        ("size_bytes", pa.int64()),  # the clip file's size
+        ("sha256", pa.string()),  # the clip file's sha256 (hex)
         ("caption_image", pa.string()),
         ("caption_video", pa.string()),
         ("caption_summary", pa.string()),

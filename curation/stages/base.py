@@ -55,7 +55,7 @@ class Stage:
         whole_dataset: the stage must see every kept item at once (dataset-wide
             statistics such as percentile filters); runners give it one batch.
         uses_frames: the stage reads the decoded ``frames`` of a clip (see
-            :mod:`curation.frames`); runners drop the frames after the last such stage.
+            :mod:`curation.media.frames`); runners drop the frames after the last such stage.
     """
 
     name: ClassVar[str]

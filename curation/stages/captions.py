@@ -9,7 +9,7 @@ Backends, chosen by ``captions.backend``:
   the clip's middle frame, a video captioner on its ``frames.video_frames`` sampled frames, and a
   summariser of the two captions. A role without a model takes the sidecar's caption (image,
   video) or :func:`~curation.models.captioners.merge_captions` (summary). Frames come from the
-  frames stage when it ran (:func:`curation.frames.frames_for`).
+  frames stage when it ran (:func:`curation.media.frames.frames_for`).
 
 Other backends register with :func:`register_backend`. Quarantine codes: ``bad_sidecar``,
 ``too_short`` (no frame decodes), ``decode_failed`` (the clip cannot be opened or decoded).
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from curation.config import CaptionsConfig, FramesConfig
-from curation.frames import KEY, SAMPLED, ClipFrames, decode_errors, frames_for
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, SAMPLED, ClipFrames, decode_errors, frames_for
 from curation.stages.base import ItemError, Resources, Stage
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from curation.config import ClipScoresConfig, FramesConfig
-from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, decode_errors, frames_for
 from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:

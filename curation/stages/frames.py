@@ -1,4 +1,4 @@
-"""Frames: decode each clip once for every signal stage after it (see :mod:`curation.frames`).
+"""Frames: decode each clip once for every signal stage after it (see :mod:`curation.media.frames`).
 
 Populates the transient ``frames`` field; the last stage that reads frames
 releases them. Quarantine code: ``too_short`` (no frame decodes).
@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import ALL, decode_clip_frames, decode_errors
 from curation.items import ClipItem, Item
+from curation.media.frames import ALL, decode_clip_frames, decode_errors
 from curation.stages.base import Resources, Stage
 
 

@@ -24,8 +24,8 @@ from typing import ClassVar
 import numpy as np
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import FLOW, ClipFrames, decode_clip_frames, decode_errors, frames_for
 from curation.items import ClipItem, Item
+from curation.media.frames import FLOW, ClipFrames, decode_clip_frames, decode_errors, frames_for
 from curation.stages.base import ItemError, Resources, Stage
 
 _WANT = frozenset({FLOW})

@@ -10,7 +10,7 @@ FFmpeg picks the demuxer by content, so a valid video with the wrong extension
 (Matroska or AVI named ``.mp4``) is probed like any other. The probe reads the
 file once, front to back, and never seeks: files without a seek index (Matroska
 without Cues, FLV without keyframe metadata) answer a seek with EPERM, see
-:mod:`curation.seeking`.
+:mod:`curation.media.seeking`.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _first_frame_and_packets(
 
     Packets are counted when they hold data or carry a pts (an indexed empty sample), not the
     end-of-stream flush. Only the packets up to the first frame are decoded. One pass, no seek
-    back to the start: files without a seek index cannot seek (see :mod:`curation.seeking`).
+    back to the start: files without a seek index cannot seek (see :mod:`curation.media.seeking`).
 
     Raises:
         ItemError: ``no_frames`` when no frame decodes (or demuxing fails before one does),

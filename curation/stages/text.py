@@ -11,6 +11,12 @@ overlapping boxes count once, and
 
 the area that text covers on at least two of the three frames.
 
+**Frames chosen by content.** A key frame that is near-uniform (the grey level's standard
+deviation below ``text.min_frame_std``: the black first and last frames of a fade-in/fade-out,
+a flash) can show no text, so it is left out and the median is over the others; a clip whose
+title fades in and out gets the area of its middle frame, not 0. A clip whose key frames are
+all uniform has ``text_area = 0``.
+
 **Median, not max or mean.** The text a curation filter must catch (burnt-in captions,
 watermarks, overlays) persists through a shot; detector false positives flicker. On bikes.mp4
 (real footage without text) the detector drew one box over 83 % of a single frame (a bus roof):
@@ -35,7 +41,7 @@ on cv2-drawn text they are 1.1-1.5x the glyph extent box of
 Models load from local files only: ``text.det_model`` / ``text.rec_model`` (a path, ``file://``
 or ``s3://`` URI; ``""`` = the package's model) are resolved to files before RapidOCR is built,
 so its download code (used when no model path is given) never runs. Frames come from the frames
-stage when it ran (:func:`curation.frames.frames_for`). Quarantine codes: ``too_short`` (no frame
+stage when it ran (:func:`curation.media.frames.frames_for`). Quarantine codes: ``too_short`` (no frame
 decodes), ``decode_failed`` (the clip cannot be opened or decoded).
 """
 
@@ -49,8 +55,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from curation.config import FramesConfig, TextConfig
-from curation.frames import KEY, decode_errors, frames_for
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, decode_errors, frames_for
 from curation.stages.base import Resources, Stage
 
 if TYPE_CHECKING:
@@ -155,8 +161,15 @@ def covered_fraction(boxes: list[np.ndarray], height: int, width: int) -> float:
     return float(mask.mean())
 
 
-def frames_text_area(engine: Any, frames: list[np.ndarray]) -> float:
-    """The median text-covered fraction over ``frames`` (RGB ``uint8``; the key frames), 0.0 for no frames."""
+def has_content(frame: np.ndarray, min_std: float) -> bool:
+    """Whether an RGB ``uint8`` frame is not near-uniform: its grey level's standard deviation is ≥ ``min_std``."""
+    return float(frame.mean(axis=2).std()) >= min_std
+
+
+def frames_text_area(engine: Any, frames: list[np.ndarray], min_std: float = 0.0) -> float:
+    """The median text-covered fraction over those of ``frames`` (RGB ``uint8``; the key frames) that have
+    content (:func:`has_content` with ``min_std``); 0.0 when none has."""
+    frames = [f for f in frames if has_content(f, min_std)]
     if not frames:
         return 0.0
     return float(np.median([covered_fraction(text_boxes(engine, f), f.shape[0], f.shape[1]) for f in frames]))
@@ -200,5 +213,5 @@ class TextStage(Stage):
             assert isinstance(clip, ClipItem)
             with decode_errors(clip.clip_path):
                 frames = frames_for(clip, self.frames, _WANT)
-            clip.text_area = frames_text_area(self.engine, frames.key_frames())
+            clip.text_area = frames_text_area(self.engine, frames.key_frames(), self.config.min_frame_std)
         return batch

@@ -24,7 +24,7 @@ from curation.badinputs import (
     write_bad_inputs,
 )
 from curation.config import load_config
-from curation.frames import KEY, decode_clip_frames
+from curation.media.frames import KEY, decode_clip_frames
 from curation.synthetic import ShotSpec, VideoSpec, write_video
 from vidforge.dataset import DatasetInfo, load_dataset
 from vidforge.store import LocalStore

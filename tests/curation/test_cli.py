@@ -256,3 +256,25 @@ def test_unexpected_summary_lists_a_few_names_per_reason() -> None:
         "unexpected quarantines, likely bugs rather than bad inputs: 4 source(s), 1 clip(s): frames:value_error "
         "(1: c0ffee); probe:permission_error (4: 0.mkv, 1.mkv, 2.mkv, …) (errors in quarantine.parquet and the "
         "manifest)")
+
+
+@pytest.mark.parametrize(("flag", "says"), [
+    ("store.uri=s3://elsewhere", "'store' is a platform setting: put it before the subcommand, "
+                                 "vidforge --set store.uri=s3://elsewhere curate ..."),
+    ("nonsense.key=1", "'nonsense' is no curation profile section"),
+])
+@pytest.mark.parametrize("command", ["curate", "curate-cache-prune"])
+def test_a_set_after_the_subcommand_that_is_no_profile_key_fails_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, says: str, command: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from vidforge.cli import app
+
+    monkeypatch.setenv("VIDFORGE_STORE__URI", str(tmp_path / "store"))
+    args = [command, *([str(tmp_path / "v.mp4"), "--name", "n", "--version", "v"] if command == "curate" else [])]
+    result = CliRunner().invoke(app, [*args, "--set", flag])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "extra_forbidden" not in result.output
+    assert says in " ".join(result.output.split())
+    assert not (tmp_path / "store").exists()  # nothing ran

@@ -197,3 +197,19 @@ def test_thumbnail_of_a_rotated_video_is_upright(tmp_path: Path) -> None:
     image = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"))
     assert image.shape == upright_frames(num_frames=1)[0].shape == (160, 120, 3)
     assert image[:12].mean() > 240 > image[-40:].mean()  # the white bar marks the top
+
+
+def test_caption_coverage_per_captioner_counts_kept_clips_only() -> None:
+    import pandas as pd
+
+    from curation.datacard import caption_coverage
+
+    manifest = pd.DataFrame({
+        "status": ["kept", "kept", "kept", "filtered"],
+        "caption_image": ["a", "b", "", "c"], "caption_video": ["", " ", "", "c"], "caption_summary": ["a", "", "", ""],
+    })
+    got = {c["captioner"]: (c["kept"], c["captioned"], c["coverage"], c["source"])
+           for c in caption_coverage(manifest, "sidecar")}
+    assert got == {"image": (3, 2, 2 / 3, "sidecar"), "video": (3, 0, 0.0, "sidecar"),
+                   "summary": (3, 1, 1 / 3, "sidecar")}
+    assert all(c["coverage"] is None for c in caption_coverage(manifest[manifest["status"] == "x"]))

@@ -58,7 +58,7 @@ class _Reads(Stage):
     consumes: ClassVar[type[Item]] = SourceItem
 
     def process(self, batch: list[Item]) -> list[Item]:
-        from curation.remux import index_packets
+        from curation.media.remux import index_packets
 
         for item in batch:
             assert isinstance(item, SourceItem)
@@ -70,7 +70,7 @@ def test_an_unexpected_exception_names_stage_exception_and_where(tmp_path: Path)
     missing = tmp_path / "missing.mp4"
     (out,) = run_stage(_Reads(), [SourceItem(source_id="s", source_uri=missing.as_uri(), source_path=str(missing))])
     assert out.reason == "reads:file_not_found_error" and not is_known(out.reason)
-    assert out.error.startswith("unexpected FileNotFoundError in stage 'reads' (at curation/remux.py:")
+    assert out.error.startswith("unexpected FileNotFoundError in stage 'reads' (at curation/media/remux.py:")
     assert "in index_packets): " in out.error and str(missing) in out.error
     try:
         raise KeyError("k")

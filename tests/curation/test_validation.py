@@ -15,7 +15,7 @@ from curation.pipeline import curate
 from curation.publish import publish
 from curation.runner import SequentialRunner
 from curation.synthetic import GroundTruth
-from curation.validation import ManifestValidationError, build_suite, validate_manifest
+from curation.validation import ManifestValidationError, build_suite, quiet_gx, validate_manifest
 from vidforge.dataset import CLIP_SCHEMA, load_dataset
 from vidforge.store import LocalStore
 
@@ -30,6 +30,7 @@ def _row(i: int, **changes: Any) -> Row:
     row: Row = {
         "clip_id": f"c{i}", "source_id": "s0", "source_uri": "file:///in/s0.mp4",
         "start_frame": 50 * i, "end_frame": 50 * i + 50, "start_s": 2.0 * i, "end_s": 2.0 * i + 2.0,
+        "shot_start_frame": 50 * i, "shot_end_frame": 50 * i + 50,
         "fps": 25.0, "width": 64, "height": 48, "uri": f"file:///store/c{i}.mp4",
         "caption_image": "", "caption_video": "", "caption_summary": "", "motion_score": 3.0 + i,
         "motion_bucket": min(17 * i, 255), "text_area": None, "aesthetic": None, "clip_similarity": None,
@@ -67,7 +68,7 @@ def _set(i: int, **changes: Any) -> Callable[[list[Row]], None]:
 
 #: The four kinds of failure, each alone in an otherwise valid manifest.
 KINDS = {
-    "duplicate id": (lambda rows: rows.append(_row(0)), "clip_id is unique", "c0"),
+    "duplicate id": (lambda rows: rows.append(_row(0, source_id="s1")), "clip_id is unique", "c0"),
     "null required field": (_set(1, source_uri=None), "source_uri is not null", "c1"),
     "bad range": (_set(1, motion_bucket=256), "motion_bucket in 0..255", "c1"),
     "inconsistent duration": (_set(1, end_s=2.5), "duration matches frame count", "c1"),
@@ -93,7 +94,8 @@ BROKEN = {
     "kept clips have a uri": [_row(13, uri=None)],
     "kept clips' uri is not empty": [_row(14, uri="")],
     "fps > 0": [_row(15, fps=-25.0, start_s=32.0, end_s=30.0)],  # duration still consistent
-    "start_frame >= 0": [_row(16, start_frame=-1, end_frame=49, start_s=0.0, end_s=2.0)],
+    "start_frame >= 0": [_row(16, start_frame=-1, end_frame=49, start_s=0.0, end_s=2.0, shot_start_frame=-1,
+                              shot_end_frame=49)],
     "start_frame < end_frame": [_row(17, end_frame=850, end_s=34.0)],
     "text_area in [0, 1]": [_row(18, text_area=-0.1)],
     "status is kept|filtered|quarantined": [_row(19, status="dropped")],
@@ -105,13 +107,30 @@ BROKEN = {
 
 
 def test_every_expectation_names_its_offending_rows() -> None:
-    rows = _good() + [r for bad in BROKEN.values() for r in bad]
+    rows = _good() + [dict(r, source_id=f"own-{r['clip_id']}") for bad in BROKEN.values() for r in bad]
     report = validate_manifest(_manifest(rows))
     found = {r.description: {ex["clip_id"] for ex in r.examples} for r in report.failed}
     assert found == {desc: {r["clip_id"] for r in bad} for desc, bad in BROKEN.items()}, report.summary()
     error = str(ManifestValidationError("demo/v1", report))
     assert error.startswith("manifest of demo/v1 failed validation (")
     assert all(desc in error for desc in BROKEN)
+
+
+def test_kept_spans_outside_their_shot_or_overlapping_fail() -> None:
+    rows = [
+        _row(0),
+        _row(1, start_frame=40, start_s=1.6),  # reaches 10 frames back into c0 and out of its own shot
+        _row(2, shot_start_frame=90),  # a piece of a long shot: inside its shot, no overlap
+        _row(3, status="filtered", reason="filter:motion_min", start_frame=0, start_s=0.0),  # not kept: ignored
+        _row(4, source_id="s1", start_frame=0, start_s=0.0, shot_start_frame=0),  # another source
+    ]
+    report = validate_manifest(_manifest(rows))
+    failed = {r.description: r for r in report.failed}
+    assert set(failed) == {"kept clips' written span lies inside their shot", "kept clips of one source never overlap"}
+    for outcome in failed.values():
+        assert [ex["clip_id"] for ex in outcome.examples] == ["c1"]
+    assert failed["kept clips of one source never overlap"].examples[0]["overlap_frames"] == 10.0
+    assert failed["kept clips' written span lies inside their shot"].examples[0]["outside_shot_frames"] == 10.0
 
 
 def test_duration_tolerance_is_configurable() -> None:
@@ -169,3 +188,34 @@ def test_curate_fails_and_leaves_the_version_unpublished(tmp_path: Path, demo_by
     assert json.loads(store.get_bytes("datasets/d/v1/validation.json"))["success"] is False
     with pytest.raises(FileNotFoundError, match="not published"):
         load_dataset(store, "d", "v1")
+
+
+def test_great_expectations_logs_warnings_only_unless_verbose(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = root.level
+    with caplog.at_level(logging.INFO):
+        root.setLevel(logging.INFO)
+        assert validate_manifest(_manifest(_good())).success
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < logging.WARNING]
+    assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.WARNING
+    root.setLevel(logging.DEBUG)
+    try:
+        quiet_gx()
+        assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.DEBUG
+    finally:
+        root.setLevel(before)
+        quiet_gx()
+
+
+def test_caption_coverage_below_the_minimum_fails_per_captioner() -> None:
+    rows = _good()  # two kept clips, no captions
+    rows[0].update(caption_image="a dog", caption_video="a dog runs", caption_summary="a dog runs")
+    rows[1].update(caption_image="a cat")
+    assert validate_manifest(_manifest(rows)).success  # not checked by default
+    strict = validate_manifest(_manifest(rows), ValidationConfig(min_caption_coverage=1.0))
+    assert [r.description for r in strict.failed] == [
+        "caption_video covers at least 100% of kept clips", "caption_summary covers at least 100% of kept clips"]
+    assert strict.failed[0].examples[0]["clip_id"] == "c1"
+    assert validate_manifest(_manifest(rows), ValidationConfig(min_caption_coverage=0.5)).success

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from curation.frames import ClipFrames
 from curation.items import ClipItem, Item
+from curation.media.frames import ClipFrames
 from curation.stages.base import ItemError, Resources, Stage
 
 

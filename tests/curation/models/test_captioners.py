@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from curation.config import CaptionModelConfig, CaptionsConfig, FramesConfig, SummaryModelConfig
-from curation.frames import KEY, SAMPLED, ClipFrames, decode_clip_frames
+from curation.media.frames import KEY, SAMPLED, ClipFrames, decode_clip_frames
 from curation.models.captioners import (
     ImageCaptioner,
     Summariser,

@@ -16,8 +16,8 @@ from curation.config import (
     SummaryModelConfig,
     load_config,
 )
-from curation.frames import KEY, SAMPLED, decode_clip_frames
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, SAMPLED, decode_clip_frames
 from curation.models.captioners import ImageCaptioner, VideoCaptioner, load_caption_models, merge_captions
 from curation.runner import frames_last_used, run_stage
 from curation.stages.base import Resources

@@ -16,6 +16,7 @@ from curation.stages.probe import ProbeStage
 from curation.stages.split import SplitStage
 from curation.synthetic import GroundTruth, ShotSpec, VideoSpec, write_video
 from vidforge.dataset import load_dataset
+from vidforge.digest import sha256_file
 from vidforge.store import LocalStore
 
 
@@ -31,8 +32,8 @@ def _count(path: str) -> int:
         return sum(1 for _ in c.decode(video=0))
 
 
-@pytest.mark.parametrize("snap", ["before", "after"])
-def test_clips_snap_to_the_gop(demo_by_name: dict[str, GroundTruth], tmp_path: Path, snap: str) -> None:
+@pytest.mark.parametrize("snap", ["exact", "after"])
+def test_clips_never_start_before_their_span(demo_by_name: dict[str, GroundTruth], tmp_path: Path, snap: str) -> None:
     truth = demo_by_name["short_shot"]  # fixed GOP, no keyframes at cuts
     clips = _clips(truth.path)
     stage = ClipStage(ClipConfig(snap=snap, keyframe_slack=0), tmp_path)
@@ -43,15 +44,18 @@ def test_clips_snap_to_the_gop(demo_by_name: dict[str, GroundTruth], tmp_path: P
             assert snap == "after" and clip.reason == "clip:no_keyframe"
             continue
         assert clip.start_frame is not None and clip.end_frame is not None
-        assert clip.start_frame % truth.gop == 0
-        if snap == "before":
-            assert clip.span_start - truth.gop < clip.start_frame <= clip.span_start
+        if snap == "exact":
+            assert clip.start_frame == clip.span_start
+            assert clip.write_mode == ("copy" if clip.span_start % truth.gop == 0 else "smart_cut")
         else:
+            assert clip.start_frame % truth.gop == 0 and clip.write_mode == "copy"
             assert clip.span_start <= clip.start_frame < clip.span_start + truth.gop
         assert clip.span_end - 4 <= clip.end_frame <= clip.span_end
         assert _count(clip.clip_path) == clip.end_frame - clip.start_frame
         assert clip.start_s == pytest.approx(clip.start_frame / truth.fps)
         assert clip.end_s == pytest.approx(clip.end_frame / truth.fps)
+        assert (clip.codec, clip.size_bytes) == ("h264", Path(clip.clip_path).stat().st_size)
+        assert clip.sha256 == sha256_file(clip.clip_path)
     assert sum(c.kept for c in out) >= 2
 
 
@@ -111,7 +115,8 @@ def test_reencode_writes_exactly_the_span_where_copy_snaps(tmp_path: Path) -> No
         out = run_stage(ClipStage(config, tmp_path / mode), list[Item](_clips(truth.path)))
         written[mode] = [c for c in out if isinstance(c, ClipItem) and c.kept]
     assert [(c.span_start, c.span_end) for c in written["reencode"]] == [(0, 34), (34, 72)]
-    assert [c.start_frame for c in written["copy"]] == [0, 30]  # snapped to the GOP of 10
+    assert [c.start_frame for c in written["copy"]] == [0, 34]  # the second from a smart cut (GOP of 10)
+    assert [c.write_mode for c in written["copy"]] == ["copy", "smart_cut"]
     assert all(c.end_frame <= c.span_end for c in written["copy"])
     for clip in written["reencode"]:
         a, b = clip.span_start, clip.span_end

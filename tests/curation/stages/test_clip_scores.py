@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from curation.config import ClipScoresConfig, FramesConfig, MotionConfig
-from curation.frames import decode_clip_frames
 from curation.items import ClipItem, Item
+from curation.media.frames import decode_clip_frames
 from curation.models.clip_scorer import ClipScorer, load_clip_scorer
 from curation.runner import run_stage
 from curation.stages.clip_scores import ClipScoreStage, scoring_caption, skip_reasons

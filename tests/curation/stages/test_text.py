@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 from curation.config import FramesConfig, MotionConfig, TextConfig
-from curation.frames import KEY, decode_clip_frames
 from curation.items import ClipItem, Item
+from curation.media.frames import KEY, decode_clip_frames
 from curation.runner import run_stage
 from curation.stages.frames import FramesStage
-from curation.stages.text import TextStage, covered_fraction, frames_text_area, shipped_model
+from curation.stages.text import TextStage, covered_fraction, frames_text_area, has_content, shipped_model
 from curation.synthetic import ShotSpec, VideoSpec, text_area_fraction, write_corrupt, write_video
 from vidforge.settings import StoreSettings
 from vidforge.store import LocalStore, ObjectStore, S3Store
@@ -179,3 +179,15 @@ def test_a_pinned_model_loads_from_a_path_or_store_uri(stage: TextStage, det_uri
 def test_a_missing_model_fails_setup(uri: str) -> None:
     with pytest.raises(FileNotFoundError, match="det model"):
         TextStage(TextConfig(det_model=uri)).setup()
+
+
+def test_a_title_that_fades_in_and_out_is_measured_on_its_middle_frame(stage: TextStage, tmp_path: Path) -> None:
+    spec = VideoSpec(shots=(ShotSpec(25, speed=1.0, text="BIG SUMMER SALE", fade_in=12, fade_out=12),),
+                     width=448, height=256)
+    truth = write_video(spec, tmp_path / "fade.mp4")
+    frames = decode_clip_frames(truth.path, 24.0, FramesConfig(), frozenset({KEY})).key_frames()
+    assert [has_content(f, TextConfig().min_frame_std) for f in frames] == [False, True, False]  # black, text, black
+    area = _area(stage, _clip(truth.path))
+    true_area = text_area_fraction("BIG SUMMER SALE", 448, 256)
+    assert 0.9 * true_area <= area <= 1.6 * true_area + BACKGROUND
+    assert frames_text_area(stage.engine, frames) == 0.0  # the plain median of the three: the old blind spot

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curation.cuts_events import Event, enforce_min_scene_len, merge_cuts, merge_events, true_runs
+from curation.cuts.events import Event, enforce_min_scene_len, merge_cuts, merge_events, true_runs
 
 
 def test_merge_cuts_collapses_near_duplicates() -> None:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import av
 
-from curation.seeking import seek_keyframe
+from curation.media.seeking import seek_keyframe
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def copy_span(src: str | Path, dest: str | Path, index: PacketIndex, a: int, b: 
     Timestamps are shifted so the clip's first frame has pts 0. The source's
     display matrix (rotation) is carried over. The packets are picked by timestamp
     after a seek to the keyframe before ``a``; where the source cannot seek, or the
-    seek lands past ``a``, it is read from the start instead (:mod:`curation.seeking`).
+    seek lands past ``a``, it is read from the start instead (:mod:`curation.media.seeking`).
 
     Raises:
         UnsupportedCodecError: ``dest``'s container (from its suffix) cannot hold the codec (VP8 in mp4).

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from curation.cuts_eval import Score, score_cuts
+from curation.cuts.eval import Score, score_cuts
 
 
 def test_one_to_one_matching_within_tolerance() -> None:

@@ -9,13 +9,13 @@ else than asked (MPEG-TS seeks by decode time and lands late; ASF and RealMedia 
 on an earlier keyframe). Such files are valid, and every frame of them decodes.
 
 So every reader in curation that seeks — the segment-parallel decoder
-(:mod:`curation.decode`), stream-copy clipping (:mod:`curation.remux`) and re-encoding
-(:mod:`curation.reencode`) — seeks with :func:`seek_keyframe`, reads forward from
+(:mod:`curation.media.decode`), stream-copy clipping (:mod:`curation.media.remux`) and re-encoding
+(:mod:`curation.media.reencode`) — seeks with :func:`seek_keyframe`, reads forward from
 wherever the seek lands, picks frames or packets by their timestamps, and when the seek
 fails or landed past the first one it wants, reads the file again from the start (a new
 container: after a failed seek a demuxer's position is undefined). Reading from the
 start costs time, never frames, so the result is that of a seekable copy of the file.
-The probe (:mod:`curation.stages.probe`) and the clip frame sampler (:mod:`curation.frames`)
+The probe (:mod:`curation.stages.probe`) and the clip frame sampler (:mod:`curation.media.frames`)
 do not seek at all.
 """
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`curation.decode` (the low-resolution decode the cut detectors share)."""
+"""Tests of :mod:`curation.media.decode` (the low-resolution decode the cut detectors share)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from curation import decode as decode_module
-from curation.decode import MAX_SEGMENT_WORKERS, Segment, available_cpus, decode_lowres, plan_segments
+from curation.media import decode as decode_module
+from curation.media.decode import MAX_SEGMENT_WORKERS, Segment, available_cpus, decode_lowres, plan_segments
 from curation.oddinputs import SHOT_FRAMES, SHOTS, OddInput, odd_input_names
 from curation.synthetic import GroundTruth
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from curation.cuts_events import Event, true_runs
+from curation.cuts.events import Event, true_runs
 
 if TYPE_CHECKING:
     import torch

@@ -7,10 +7,10 @@ import av
 import numpy as np
 import pytest
 
-from curation import remux as remux_module
 from curation.badinputs import VFR_SEGMENTS, write_vfr, write_wrong_container
+from curation.media import remux as remux_module
+from curation.media.remux import PacketIndex, UnsupportedCodecError, copy_span, index_packets, plan_span
 from curation.oddinputs import OddInput
-from curation.remux import PacketIndex, UnsupportedCodecError, copy_span, index_packets, plan_span
 from curation.synthetic import GroundTruth
 
 

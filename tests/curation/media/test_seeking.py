@@ -1,4 +1,4 @@
-"""Tests of :mod:`curation.seeking`: a seek the demuxer refuses is reported, not raised."""
+"""Tests of :mod:`curation.media.seeking`: a seek the demuxer refuses is reported, not raised."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import pytest
 
+from curation.media.seeking import seek_keyframe
 from curation.oddinputs import SHOT_FRAMES, OddInput
-from curation.seeking import seek_keyframe
 
 
 def _second_shot_pts(path: Path) -> int:

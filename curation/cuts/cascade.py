@@ -1,7 +1,7 @@
 """The SVD cut cascade: several frame-statistics detectors at several frame rates.
 
 Every statistic is computed with numpy over the whole decoded low-resolution
-array (see :mod:`curation.decode`), never frame by frame in Python. A detector
+array (see :mod:`curation.media.decode`), never frame by frame in Python. A detector
 with ``stride`` s runs at the effective rate ``fps / s``: it compares frames s
 apart. It is evaluated at every frame offset, so its events keep a one-frame
 resolution. Coarse rates see gradual transitions (a 16-frame fade changes each
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from curation.cuts_events import Event, enforce_min_scene_len, true_runs
+from curation.cuts.events import Event, enforce_min_scene_len, true_runs
 
 if TYPE_CHECKING:
     from curation.config import CutsConfig, DetectorConfig

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation.config import LearnedConfig
-from curation.cuts_learned import transition_probabilities
+from curation.cuts.learned import transition_probabilities
 
 
 def test_frames_must_be_transnet_sized() -> None:

@@ -6,7 +6,6 @@ import av
 import numpy as np
 import pytest
 
-from curation import reencode as reencode_module
 from curation.badinputs import (
     ODD_SIZE,
     ROTATION_DEG,
@@ -16,9 +15,10 @@ from curation.badinputs import (
     write_vfr,
     write_wrong_container,
 )
+from curation.media import reencode as reencode_module
+from curation.media.reencode import BadSpanError, reencode_span
+from curation.media.remux import PacketIndex, index_packets
 from curation.oddinputs import OddInput
-from curation.reencode import BadSpanError, reencode_span
-from curation.remux import PacketIndex, index_packets
 from curation.synthetic import GroundTruth, ShotSpec, VideoSpec, write_video
 
 #: Two fast pans (neighbouring frames differ clearly) whose cut (36) and spans fall inside GOPs of 10.

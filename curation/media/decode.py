@@ -13,7 +13,7 @@ are planned from one demux pass (packets only, nothing decoded): boundaries sit
 at the keyframes nearest to equal shares of the frames. Every segment must yield
 exactly the frames whose timestamps fall in it; if one does not (a damaged
 file, a container whose seeking is inexact, such as MPEG-TS, or a file FFmpeg
-cannot seek in at all, see :mod:`curation.seeking`), the whole video is decoded
+cannot seek in at all, see :mod:`curation.media.seeking`), the whole video is decoded
 again in one sequential pass, so the result is always the frames a sequential
 decode gives, in presentation order. A file that refuses a trial seek to the
 second segment's keyframe is decoded in one pass from the start. With more threads, or a video
@@ -35,7 +35,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from curation.seeking import seek_keyframe
+from curation.media.seeking import seek_keyframe
 
 #: TransNetV2's input size (width, height); also the default analysis size of the cut detectors.
 TRANSNET_SIZE = (48, 27)

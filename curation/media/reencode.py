@@ -1,8 +1,8 @@
 """Frame-exact clipping by re-encoding: decode a span and encode it as H.264 (libx264) in mp4.
 
-Where stream copy (:mod:`curation.remux`) must start at a keyframe, a re-encoded
+Where stream copy (:mod:`curation.media.remux`) must start at a keyframe, a re-encoded
 clip holds exactly frames ``[a, b)``: frame indices are those of
-:class:`~curation.remux.PacketIndex` (display order of the video packets,
+:class:`~curation.media.remux.PacketIndex` (display order of the video packets,
 0-based, exclusive end), and a decoded frame is matched to its index by its
 presentation timestamp, so the result does not depend on where the keyframes are.
 
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING
 import av
 from av.video.frame import PictureType
 
-from curation.seeking import seek_keyframe
+from curation.media.seeking import seek_keyframe
 
 if TYPE_CHECKING:
     from av.container import OutputContainer
     from av.video.stream import VideoStream
 
-    from curation.remux import PacketIndex
+    from curation.media.remux import PacketIndex
 
 #: Rate hint for the encoder when a span's timestamps give none (a single frame without a duration).
 _FALLBACK_RATE = Fraction(24)
@@ -66,12 +66,12 @@ def reencode_span(
     the keyframe asked for; an open GOP's leading pictures need the GOP before),
     and frames before ``a`` are decoded and dropped. Where the source cannot seek,
     or the seek lands past ``a``, it is decoded from the start instead
-    (:mod:`curation.seeking`).
+    (:mod:`curation.media.seeking`).
 
     Args:
         src: the source video.
         dest: the clip to write (parent directories are created).
-        index: ``src``'s packet index (:func:`curation.remux.index_packets`).
+        index: ``src``'s packet index (:func:`curation.media.remux.index_packets`).
         a: first frame, ``0 <= a < b``.
         b: end frame (exclusive), ``b <= index.num_frames``.
         crf: x264 constant rate factor, 0 (lossless) .. 51; 18 is visually near-lossless.

@@ -4,17 +4,17 @@ A *cut* is the index of the first frame of a new shot (0-based; frame 0 is
 never a cut). For a gradual transition (fade, dissolve) the cut is the middle
 frame of the transition.
 
-The video is decoded once at 48×27 (:mod:`curation.decode`); that one array
+The video is decoded once at 48×27 (:mod:`curation.media.decode`); that one array
 feeds every detector. ``mode`` (``configs/curation/default.yaml``, ``cuts``):
 
 * ``cascade``: three frame-statistics detectors at three frame rates
-  (:mod:`curation.cuts_cascade`);
-* ``learned``: TransNetV2 alone (:mod:`curation.cuts_learned`);
-* ``fused``: both; events are merged by :func:`curation.cuts_events.merge_events`
+  (:mod:`curation.cuts.cascade`);
+* ``learned``: TransNetV2 alone (:mod:`curation.cuts.learned`);
+* ``fused``: both; events are merged by :func:`curation.cuts.events.merge_events`
   with the cascade's detectors ranked first (they locate hard cuts to the frame).
 
 Events found by several detectors are one cut: see
-:func:`~curation.cuts_events.merge_events` for the rule.
+:func:`~curation.cuts.events.merge_events` for the rule.
 
 The default mode is ``cascade``: on ``bench/cuts.py`` it is as accurate as
 ``fused`` (F1 1.0 on bikes.mp4 and the synthetic suite, fades and dissolves
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curation.config import load_config
-from curation.cuts_cascade import cascade_events
-from curation.cuts_events import Event, merge_cuts, merge_events
-from curation.decode import decode_lowres
+from curation.cuts.cascade import cascade_events
+from curation.cuts.events import Event, merge_cuts, merge_events
+from curation.media.decode import decode_lowres
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +56,7 @@ def cuts_of_frames(frames: np.ndarray, config: CutsConfig) -> list[int]:
     if config.mode in ("cascade", "fused"):
         events.extend(cascade_events(frames, config))
     if config.mode in ("learned", "fused"):
-        from curation.cuts_learned import learned_events
+        from curation.cuts.learned import learned_events
 
         events.extend(learned_events(frames, config.learned, priority=len(config.detectors)))
     return merge_events(events, config.merge_within)

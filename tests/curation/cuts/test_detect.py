@@ -1,6 +1,6 @@
 """End-to-end cut detection on synthetic videos and bikes.mp4.
 
-Matching (:mod:`curation.cuts_eval`): one-to-one, a found cut matches a true
+Matching (:mod:`curation.cuts.eval`): one-to-one, a found cut matches a true
 cut at most 2 frames away. Gradual transitions (fades, dissolves) have as ground
 truth their middle frame (``GroundTruth.cuts``: for a fade through black, the
 first frame of the fade-in; for a dissolve, its centre) and match within 2
@@ -17,12 +17,12 @@ import pytest
 
 from curation.config import load_config
 from curation.cuts import detect_cuts, detect_cuts_with
-from curation.cuts_eval import TOL, TOL_GRADUAL, score_cuts
+from curation.cuts.eval import TOL, TOL_GRADUAL, score_cuts
 from curation.synthetic import GroundTruth, cut_specs, write_video
 
 
 def match(found: list[int], truth: list[int], gradual: Sequence[int] = ()) -> tuple[float, float]:
-    """(precision, recall) under :func:`curation.cuts_eval.score_cuts` (±2 frames, gradual cuts included)."""
+    """(precision, recall) under :func:`curation.cuts.eval.score_cuts` (±2 frames, gradual cuts included)."""
     score = score_cuts(found, truth, gradual)
     return score.precision, score.recall
 

@@ -1,4 +1,4 @@
-"""Tests of curation/frames.py: :func:`decode_errors` maps decode failures to the clip's quarantine codes;
+"""Tests of curation/media/frames.py: :func:`decode_errors` maps decode failures to the clip's quarantine codes;
 the motion settings are needed (and only needed) for flow pairs; a clip whose container counts no frames is
 counted without seeking."""
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from curation.config import FramesConfig, MotionConfig
-from curation.frames import (
+from curation.items import ClipItem
+from curation.media.frames import (
     ALL,
     FLOW,
     KEY,
@@ -20,7 +21,6 @@ from curation.frames import (
     frames_for,
     key_indices,
 )
-from curation.items import ClipItem
 from curation.oddinputs import FPS, SHOT_FRAMES, SHOTS, SIZE, OddInput
 from curation.stages.base import ItemError
 from curation.synthetic import GroundTruth

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from curation.config import load_config
-from curation.cuts_cascade import (
+from curation.cuts.cascade import (
     adaptive_ratio,
     cascade_events,
     content_scores,

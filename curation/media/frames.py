@@ -95,7 +95,7 @@ def flow_pairs(num_frames: int, fps: float, sample_fps: float) -> list[int]:
 
 def _count_frames(path: str | Path, stream: object) -> int:
     """Frames of the clip: its container's count, else its video packets, counted in a container of their own
-    (rewinding by a seek needs an index the clip may not have, see :mod:`curation.seeking`)."""
+    (rewinding by a seek needs an index the clip may not have, see :mod:`curation.media.seeking`)."""
     n = int(getattr(stream, "frames", 0) or 0)
     if n <= 0:
         import av
