@@ -26,7 +26,7 @@ def test_curate_task_applies_profile_overrides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_suite: list[GroundTruth]
 ) -> None:
     monkeypatch.setenv("VIDFORGE_HOME", str(tmp_path / "home"))
-    overrides = {"split.min_clip_s": 60.0, "filter": {"text_area": {"drop_highest": None}}}
+    overrides = {"split.min_clip_s": 60.0, "split.max_clip_s": 120.0, "filter": {"text_area": {"drop_highest": None}}}
     summary = curate_task([str(demo_suite[0].path)], "unit", "v8", overrides=overrides)
     assert summary["config"]["split"]["min_clip_s"] == 60.0  # recorded with the version
     assert summary["config"]["filter"]["text_area"]["drop_highest"] is None
