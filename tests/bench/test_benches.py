@@ -40,3 +40,12 @@ def test_curation_bench_once_and_each_agree() -> None:
 def test_train_bench_compares_with_the_bare_loop() -> None:
     result = _run("train.py", "--steps", "2", "--rounds", "1", "--warmup", "1")
     assert float(result["sps_vidforge"]) > 0 and float(result["sps_bare"]) > 0 and float(result["ratio"]) > 0
+
+
+@pytest.mark.slow
+def test_evaluation_bench_times_every_metric_family() -> None:
+    result = _run("evaluation.py", "--repeats", "1", "--samples", "2", "--frames", "4", "--size", "32")
+    for key in ("ms_generate", "ms_fidelity", "ms_temporal", "ms_lpips", "ms_clip", "ms_fvd_batched", "ms_fid_batched",
+                "ms_denoising", "ms_score_total"):
+        assert float(result[key]) > 0, key
+    assert float(result["real_stats_cache_speedup"]) > 1  # reading cached statistics beats recomputing them
