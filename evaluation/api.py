@@ -15,6 +15,25 @@ def evaluate_run_task(run_id: str, config: str = "default") -> dict[str, Any]:
     return evaluate_run(get_settings(), run_id, load_eval_config(config))
 
 
+def build_evalset_task(ref: str, dataset: str = "", folder: str = "", config: str = "default") -> dict[str, Any]:
+    """Publish evaluation set ``ref`` from a dataset version's held-out clips, or from a folder of videos.
+
+    Returns ``{"ref", "uri", "sha256", "samples"}``. Raises ValueError unless exactly one source is given.
+    """
+    from evaluation.evalset import build_from_dataset
+    from evaluation.evalset_folder import build_from_folder
+    from evaluation.run import load_scorers
+
+    if bool(dataset) == bool(folder):
+        raise ValueError("an evaluation set is built from a dataset version or a folder: give exactly one")
+    settings, cfg = get_settings(), load_eval_config(config)
+    scorers = load_scorers(settings, cfg)
+    nets = {"fvd": scorers.i3d, "fid": scorers.inception}
+    if dataset:
+        return build_from_dataset(settings, ref, dataset, cfg, nets)
+    return build_from_folder(settings, ref, folder, cfg, nets)
+
+
 def register_task(record: dict[str, Any], config: str = "default", dag_run_id: str = "") -> dict[str, Any]:
     """Register the evaluated run as a model version (``candidate`` alias); idempotent per run."""
     from evaluation.promotion import register_candidate

@@ -46,17 +46,17 @@ def evaluate(
 
 def build_set(
     ref: Annotated[str, typer.Argument(help="Evaluation set to publish, '<name>/<version>' (immutable).")],
-    dataset: Annotated[str, typer.Argument(help="Curated dataset version '<name>/<version>' (its held-out clips).")],
+    dataset: Annotated[
+        str, typer.Argument(help="Curated dataset version '<name>/<version>' (its held-out clips).")
+    ] = "",
+    folder: Annotated[str, typer.Option(help="Instead of a dataset: a folder (path or store URI) of videos.")] = "",
     config: Annotated[str, typer.Option(help="Evaluation config name or YAML path.")] = "default",
 ) -> None:
     """Build an evaluation set: reference clips, captions, real-set FVD/FID statistics; prints URI and sha256."""
-    from evaluation.config import load_eval_config
-    from evaluation.evalset import build_from_dataset
-    from evaluation.run import load_scorers
-    from vidforge.settings import get_settings
+    from evaluation.api import build_evalset_task
 
-    settings, cfg = get_settings(), load_eval_config(config)
-    scorers = load_scorers(settings, cfg)
-    built = build_from_dataset(settings, ref, dataset, cfg, {"fvd": scorers.i3d, "fid": scorers.inception})
+    if bool(dataset) == bool(folder):
+        raise typer.BadParameter("give either DATASET or --folder")
+    built = build_evalset_task(ref, dataset=dataset, folder=folder, config=config)
     make_console().print(f"evaluation set {built['ref']}: {built['samples']} samples at {built['uri']} "
                          f"sha256 {built['sha256']}")

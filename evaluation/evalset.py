@@ -12,7 +12,8 @@ Layout under the object store (immutable once published; ``evalset.json`` is wri
 An evaluation set is identified by ``<name>/<version>``, its URI and the
 sha256 of its tree (:func:`vidforge.digest.sha256_tree`), all recorded with
 every evaluation. It is built from the held-out clips of a curated dataset
-version (split and sized exactly as the final training stage). Before scoring,
+version (split and sized exactly as the final training stage), or from a folder of
+reference videos (:mod:`evaluation.evalset_folder`). Before scoring,
 :func:`training_overlap` refuses a set that shares clips with what either model
 trained on (the non-held-out kept clips of its dataset version).
 """
@@ -114,21 +115,42 @@ def build_from_dataset(settings: Settings, ref: str, dataset: str, config: EvalC
     if not items:
         raise EvalSetError(f"dataset {dataset} has no held-out clips to build {ref} from")
     rows = load_stage_data(store, cfg, ds_name, ds_version).holdout.set_index("clip_id")
-    samples_meta = []
+    entries = []
     for item in items:
         row = rows.loc[item["clip_id"]]
         frames = ((item["frames"].permute(0, 2, 3, 1).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
-        store.put_bytes(f"{key}/samples/{item['clip_id']}.npz", _npz(frames))
-        samples_meta.append({
+        entries.append((frames, {
             "sample_id": item["clip_id"], "clip_id": item["clip_id"], "source_id": str(row.get("source_id", "")),
             "caption": str(row.get("caption_summary") or ""), "fps": float(item["fps"]),
             "motion_bucket": float(item["motion_bucket"]),
-        })
+        }))
+    source = {"kind": "dataset", "dataset": dataset, "holdout_fraction": cfg.holdout_fraction}
+    return publish(store, ref, source, (cfg.num_frames, cfg.height, cfg.width), entries, nets)
+
+
+def publish(store: ObjectStore, ref: str, source: dict[str, Any], shape: tuple[int, int, int],
+            entries: list[tuple[np.ndarray, dict[str, Any]]],
+            nets: dict[str, FeatureNet | None] | None = None) -> dict[str, Any]:
+    """Write samples (uint8 ``[F, H, W, 3]`` + metadata), real-set statistics of ``nets``, then ``evalset.json``.
+
+    ``shape`` is ``(num_frames, height, width)``; each metadata dict has ``sample_id``, ``clip_id``,
+    ``source_id``, ``caption``, ``fps`` and ``motion_bucket``. Returns :func:`describe`'s record.
+
+    Raises:
+        EvalSetError: ``ref`` is already published, or ``entries`` is empty.
+    """
+    key = prefix(ref)
+    if store.exists(f"{key}/evalset.json"):
+        raise EvalSetError(f"evaluation set {ref} is already published; versions are immutable")
+    if not entries:
+        raise EvalSetError(f"no samples to build {ref} from ({source})")
+    for frames, meta in entries:
+        store.put_bytes(f"{key}/samples/{meta['sample_id']}.npz", _npz(frames))
+    samples_meta = [meta for _, meta in entries]
     info: dict[str, Any] = {
         "name": ref.split("/")[0], "version": ref.split("/")[1], "kind": "evalset",
-        "created_at": datetime.now(UTC).isoformat(), "source": {"kind": "dataset", "dataset": dataset,
-                                                                "holdout_fraction": cfg.holdout_fraction},
-        "height": cfg.height, "width": cfg.width, "num_frames": cfg.num_frames, "samples": samples_meta, "stats": {},
+        "created_at": datetime.now(UTC).isoformat(), "source": source,
+        "height": shape[1], "width": shape[2], "num_frames": shape[0], "samples": samples_meta, "stats": {},
     }
     loaded = _samples(store, key, samples_meta)
     for metric, net in (nets or {}).items():

@@ -16,6 +16,7 @@ EXPECTED = {
     "vidforge_curate": {"plan", "curate"},
     "vidforge_train": {"resolve", "publish"} | {f"{stage}.{step}" for stage in ("stage1_image", "stage2_video",
                                                 "stage3_finetune") for step in ("route", "pod", "run", "result")},
+    "vidforge_evalset": {"build"},
     "vidforge_evaluate_promote": {"resolve", "evaluate", "register", "gate_passed", "approval_route", "approval",
                                   "record_review", "await_registry_decision", "approval_skipped", "promote"},
 }
