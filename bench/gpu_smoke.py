@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     cfg = load_stage_config("stage2_video", {
         "num_frames": args.frames, "height": args.height, "width": args.width, "batch_size": args.batch,
-        "mixed_precision": "bf16", "gradient_checkpointing": True, "ema_decay": None,
+        "mixed_precision": "bf16", "gradient_checkpointing": True, "ema_decay": None, "phases": [],
     })
     accelerator = make_accelerator(cfg)
     device = accelerator.device

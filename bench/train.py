@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     args = parser.parse_args(argv)
 
-    overrides: dict[str, Any] = {"ema_decay": None}  # the bare loop keeps no EMA
+    # the bare loop keeps no EMA and one noise distribution, resolution and lr (no phases)
+    overrides: dict[str, Any] = {"ema_decay": None, "phases": []}
     if args.batch_size:
         overrides["batch_size"] = args.batch_size
     cfg = load_stage_config(args.stage, overrides)

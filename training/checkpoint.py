@@ -5,7 +5,7 @@
     unet/config.json, unet/diffusion_pytorch_model.safetensors
     ema/…                  (only when the stage keeps an EMA)
     state.pt               {"step", "optimizer", "scheduler", "rng", "data_position", "ema_step",
-                            "stage", "seed", "first_loss"}
+                            "stage", "seed", "first_loss", "config"}
     complete.json          {"step", "files": {relative path: sha256}}   (written last)
 
 ``state.pt`` holds only tensors and plain containers, so it loads with
@@ -96,12 +96,14 @@ def training_state(
     scheduler: Any = None,
     data_position: int = 0,
     first_loss: float | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The resumable training state (everything but the weights).
 
     Args:
         data_position: items of the global sample stream consumed so far (all ranks).
         first_loss: the stage's first-step loss (reported in ``result.json`` after a resume).
+        config: the result-changing stage config and inputs (JSON values), checked on resume.
     """
     return {
         "step": step,
@@ -113,6 +115,7 @@ def training_state(
         "stage": stage,
         "seed": seed,
         "first_loss": first_loss,
+        "config": json.dumps(config or {}, sort_keys=True),
     }
 
 

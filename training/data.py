@@ -4,7 +4,8 @@ Reads only through :func:`vidforge.dataset.load_dataset` (never ``curation``).
 Kept clips are split into train / holdout by a hash of ``clip_id`` (stable
 across stages, seeds and row order); a stage may then keep only the top
 fraction of its training clips (stage III). Clips are decoded with PyAV from
-their object-store URI once, resized/center-cropped and cached in memory.
+their object-store URI, resized/center-cropped and kept in a per-worker LRU
+cache bounded by ``cache_bytes``.
 
 Sampling is a pure function of ``(seed, position in the stream)``: the
 :class:`EpochSampler` permutes clips per epoch with ``seed + epoch`` and each
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -164,6 +166,7 @@ class ClipDataset(Dataset):
         seed: int = 0,
         store_settings: StoreSettings | None = None,
         motion_bucket_edges: list[float] | None = None,
+        cache_bytes: int = 256 * 2**20,
     ) -> None:
         if clips.empty:
             raise ValueError("no clips to train on")
@@ -172,17 +175,30 @@ class ClipDataset(Dataset):
         self.seed = seed
         self.store_settings = store_settings
         self.edges = list(motion_bucket_edges or [])
-        self._cache: dict[str, torch.Tensor] = {}
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.clips)
 
     def frames_of(self, uri: str) -> torch.Tensor:
-        """All frames of a clip at the spec's size, uint8 ``[N, 3, H, W]`` (cached)."""
-        if uri not in self._cache:
-            raw = decode_clip(uri, self.store_settings)
-            self._cache[uri] = resize_center_crop(raw, self.spec.height, self.spec.width)
-        return self._cache[uri]
+        """All frames of a clip at the spec's size, uint8 ``[N, 3, H, W]``.
+
+        Kept in a least-recently-used cache of at most ``cache_bytes`` (a clip larger
+        than the bound is decoded again on every use).
+        """
+        if uri in self._cache:
+            self._cache.move_to_end(uri)
+            return self._cache[uri]
+        frames = resize_center_crop(decode_clip(uri, self.store_settings), self.spec.height, self.spec.width)
+        self._cache[uri] = frames
+        while self._cache and self.cached_bytes() > self.cache_bytes:
+            self._cache.popitem(last=False)
+        return frames
+
+    def cached_bytes(self) -> int:
+        """Bytes of decoded frames held in the cache."""
+        return sum(t.numel() * t.element_size() for t in self._cache.values())
 
     def bucket_of(self, row: pd.Series) -> float:
         """The row's ``motion_bucket``, or one from its score and the dataset's edges."""
@@ -322,7 +338,7 @@ def holdout_samples(
 ) -> list[dict[str, Any]]:
     """Deterministic samples of the held-out clips for evaluation, one per clip.
 
-    Same split and frame sampling as training with ``cfg`` (size, frames, fps), the
+    Same split and frame sampling as the last phase of ``cfg`` (size, frames, fps), the
     window fixed at ``start_u`` ∈ [0, 1] (0 = from the first frame). Each item is a
     :class:`ClipDataset` sample: ``frames`` ``[F, 3, H, W]`` in [−1, 1], ``fps``,
     ``motion_bucket``, ``clip_id``; the list is sorted by ``clip_id`` and empty when
@@ -331,5 +347,5 @@ def holdout_samples(
     data = load_stage_data(store, cfg, name, version)
     if data.holdout.empty:
         return []
-    ds = ClipDataset(data.holdout, FrameSpec.of(cfg), cfg.seed, store_settings, data.info.motion_bucket_edges)
+    ds = ClipDataset(data.holdout, FrameSpec.of(cfg.final()), cfg.seed, store_settings, data.info.motion_bucket_edges)
     return [ds.sample(i, start_u) for i in range(len(ds))]

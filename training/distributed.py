@@ -107,6 +107,20 @@ def make_scheduler(cfg: StageConfig, optimizer: torch.optim.Optimizer) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _Warmup(cfg.lr_warmup_steps))
 
 
+def set_lr(optimizer: torch.optim.Optimizer | None, scheduler: Any, lr: float) -> None:
+    """Make ``lr`` the base learning rate of every group (a phase's lr), keeping the warm-up factor."""
+    if optimizer is None:
+        return
+    factor = 1.0
+    if scheduler is not None:
+        scheduler.base_lrs = [lr] * len(optimizer.param_groups)
+        factor = scheduler.lr_lambdas[0](scheduler.last_epoch)
+        for group in optimizer.param_groups:
+            group["initial_lr"] = lr
+    for group in optimizer.param_groups:
+        group["lr"] = lr * factor
+
+
 @dataclass(frozen=True)
 class _Warmup:
     steps: int

@@ -10,11 +10,20 @@ into that pipeline unchanged:
    scaled — the pipeline does not scale it either), repeated on every frame and
    concatenated channel-wise to the noisy latents (UNet in-channels 4 + 4);
 3. ``added_time_ids`` = [fps − 1, motion_bucket, σ_aug];
-4. conditioning dropout: the image embedding and the concat latent are zeroed
-   independently, each with probability ``cond_dropout`` (the zeros are the
-   unconditional branch of classifier-free guidance at sampling).
+4. conditioning dropout: by default the image embedding and the concat latent
+   are zeroed *together* with probability ``cond_dropout`` — exactly the input of
+   the unconditional branch of classifier-free guidance at sampling (zero
+   embedding and zero image latent). ``joint_dropout=False`` zeroes each
+   independently (both together then only with probability ``cond_dropout²``).
+
+``concat_latent=False`` zeroes the concatenated latent always: an image stage
+(one frame per sample) would otherwise see its own target in its input (SVD's
+stage I is the image model without image concatenation).
 
 The target latents are ``vae.encode(frames).latent_dist.mode() × scaling_factor``.
+The frozen encoders (VAE, CLIP) run outside any autocast region, in their own
+dtype (fp32 by default), so targets and conditioning stay fp32 when the UNet
+trains under bf16 autocast.
 """
 
 from __future__ import annotations
@@ -72,6 +81,22 @@ def _keep_mask(b: int, p: float, generator: torch.Generator | None, device: torc
     return (draw >= p).float()
 
 
+def dropout_masks(
+    b: int, p: float, joint: bool, generator: torch.Generator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep masks ``[B]`` (1 keep, 0 drop) of the image embedding and of the concat latent.
+
+    ``joint``: one draw drops both (probability ``p``); else two independent draws.
+    """
+    keep_embed = _keep_mask(b, p, generator, device)
+    return keep_embed, keep_embed.clone() if joint else _keep_mask(b, p, generator, device)
+
+
+def _no_autocast(device: torch.device) -> Any:
+    """A context that disables autocast on ``device`` (frozen encoders run in their own dtype)."""
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
 def _as_tensor(value: torch.Tensor | float | list[float], b: int, device: torch.device) -> torch.Tensor:
     t = torch.as_tensor(value, dtype=torch.float32, device=device)
     if t.ndim == 0:
@@ -96,11 +121,12 @@ def encode_conditioning(
     """
     encoder = parts.image_encoder
     size = int(encoder.config.image_size)
-    pixels = clip_pixels(first, parts.feature_extractor, size).to(encoder.dtype)
-    embeds = encoder(pixels).image_embeds.unsqueeze(1)
-    eps = torch.randn(first.shape, generator=generator, device=first.device, dtype=first.dtype)
-    augmented = first + edm.append_dims(noise_aug, first.ndim) * eps
-    cond_latent = parts.vae.encode(augmented.to(parts.vae.dtype)).latent_dist.mode()
+    with _no_autocast(first.device):
+        pixels = clip_pixels(first, parts.feature_extractor, size).to(encoder.dtype)
+        embeds = encoder(pixels).image_embeds.unsqueeze(1)
+        eps = torch.randn(first.shape, generator=generator, device=first.device, dtype=first.dtype)
+        augmented = first + edm.append_dims(noise_aug, first.ndim) * eps
+        cond_latent = parts.vae.encode(augmented.to(parts.vae.dtype)).latent_dist.mode()
     return embeds, cond_latent
 
 
@@ -109,9 +135,11 @@ def encode_frames(vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor) -> to
     """Frames ``[B, F, 3, H, W]`` in [−1, 1] → scaled latents ``[B, F, 4, H/s, W/s]``.
 
     Uses the posterior mode (deterministic); ``s`` is the VAE's downsampling factor.
+    Runs outside autocast, in the VAE's dtype.
     """
     b, f = frames.shape[:2]
-    latents = vae.encode(frames.flatten(0, 1).to(vae.dtype)).latent_dist.mode()
+    with _no_autocast(frames.device):
+        latents = vae.encode(frames.flatten(0, 1).to(vae.dtype)).latent_dist.mode()
     latents = latents * vae.config.scaling_factor
     return latents.unflatten(0, (b, f))
 
@@ -139,6 +167,8 @@ def denoising_loss(
     cond_dropout: float = 0.0,
     noise_aug_mean: float = -3.0,
     noise_aug_std: float = 0.5,
+    joint_dropout: bool = True,
+    concat_latent: bool = True,
 ) -> torch.Tensor:
     """Per-sample EDM-weighted denoising loss λ(σ)·mean((D − x0)²) of an SVD I2V model.
 
@@ -157,8 +187,9 @@ def denoising_loss(
         generator: seeds every random draw.
         noise_aug_strength: σ_aug (scalar or ``[B]``); None samples ln σ_aug ~
             N(noise_aug_mean, noise_aug_std²).
-        cond_dropout: probability in [0, 1] of zeroing the image embedding, and
-            independently the concat latent, per sample.
+        cond_dropout: probability in [0, 1] of dropping the conditioning of a sample.
+        joint_dropout: drop embedding and concat latent together (default) or independently.
+        concat_latent: False zeroes the concat latent of every sample (image stages).
 
     Returns:
         float32 tensor ``[B]``: the loss of each sample.
@@ -176,7 +207,9 @@ def denoising_loss(
         aug = edm.sample_noise_aug(b, noise_aug_mean, noise_aug_std, generator, device)
     else:
         aug = _as_tensor(noise_aug_strength, b, device)
-    embeds, cond_latent = _dropped_conditioning(pipe_or_components, frames, aug, cond_dropout, generator)
+    embeds, cond_latent = _dropped_conditioning(
+        pipe_or_components, frames, aug, cond_dropout, generator, joint=joint_dropout, concat=concat_latent
+    )
     time_ids = torch.stack(
         [_as_tensor(fps, b, device) - 1.0, _as_tensor(motion_bucket, b, device), aug], dim=1
     )
@@ -192,13 +225,18 @@ def _dropped_conditioning(
     aug: torch.Tensor,
     cond_dropout: float,
     generator: torch.Generator | None,
+    *,
+    joint: bool = True,
+    concat: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Image embedding ``[B, 1, D]`` and concat latent ``[B, F, 4, h, w]`` after dropout."""
     b, f = frames.shape[:2]
     embeds, cond_latent = encode_conditioning(parts, frames[:, 0], aug, generator)
-    embeds = embeds * edm.append_dims(_keep_mask(b, cond_dropout, generator, frames.device), 3)
-    keep = _keep_mask(b, cond_dropout, generator, frames.device)
-    cond_latent = cond_latent * edm.append_dims(keep, 4)
+    keep_embed, keep_latent = dropout_masks(b, cond_dropout, joint, generator, frames.device)
+    embeds = embeds * edm.append_dims(keep_embed, 3)
+    if not concat:
+        keep_latent = torch.zeros_like(keep_latent)
+    cond_latent = cond_latent * edm.append_dims(keep_latent, 4)
     return embeds, cond_latent.unsqueeze(1).repeat(1, f, 1, 1, 1)
 
 

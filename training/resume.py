@@ -5,10 +5,18 @@ from the safetensors files, optimizer / LR-scheduler / RNG state and the data
 position from ``state.pt``, and every random draw of step ``s`` is seeded from
 ``(seed, s)``. Checkpoints of another stage or seed, beyond the configured
 steps, or failing their sha256 check are skipped (newest first).
+
+A checkpoint records the stage's result-changing config and inputs
+(:meth:`training.config.StageConfig.result_fields` plus dataset and init URI).
+Resuming with any of them changed (learning rate, noise distribution, batch,
+resolution, phases, dataset version, ...) raises :class:`ResumeConfigError`
+naming the differences, unless the stage sets ``force_resume``. ``steps`` may
+change: extending a finished run is a resume.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +37,36 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+class ResumeConfigError(ValueError):
+    """The newest checkpoint was trained with another result-changing config."""
+
+
+def config_diff(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``key → (checkpoint value, current value)`` for every key whose values differ."""
+    keys = sorted(set(saved) | set(current))
+    return {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}
+
+
+def check_config(point_step: int, state: dict[str, Any], current: dict[str, Any], force: bool) -> None:
+    """Refuse to resume from ``state`` when its recorded config differs from ``current``.
+
+    Raises:
+        ResumeConfigError: a difference and not ``force`` (the message lists each one).
+    """
+    saved = json.loads(state.get("config") or "{}")
+    diff = config_diff(saved, json.loads(json.dumps(current)))
+    if not diff:
+        return
+    text = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+    if force:
+        log.warning("resuming with a changed config (force_resume)", step=point_step, changes=text)
+        return
+    raise ResumeConfigError(
+        f"checkpoint step-{point_step} was trained with another config ({text}); use a new run id, "
+        "restore the config, or set force_resume=true to continue anyway"
+    )
+
+
 @dataclass(frozen=True)
 class ResumePoint:
     """A verified local checkpoint folder to continue from, and its ``state.pt``."""
@@ -38,8 +76,18 @@ class ResumePoint:
     state: dict[str, Any]
 
 
-def find_resume_point(store: ObjectStore, prefix: str, cfg: StageConfig, tmp: Path) -> ResumePoint | None:
-    """The newest usable complete checkpoint under ``prefix``; None to start from scratch."""
+def find_resume_point(
+    store: ObjectStore, prefix: str, cfg: StageConfig, tmp: Path, config: dict[str, Any] | None = None
+) -> ResumePoint | None:
+    """The newest usable complete checkpoint under ``prefix``; None to start from scratch.
+
+    Args:
+        config: the result-changing config the checkpoint must match; None =
+            ``cfg.result_fields()`` (no dataset or init URI).
+
+    Raises:
+        ResumeConfigError: the newest usable checkpoint has another config (see :func:`check_config`).
+    """
     if not cfg.resume:
         return None
     for step in reversed(checkpoint.list_steps(store, prefix)):
@@ -55,6 +103,7 @@ def find_resume_point(store: ObjectStore, prefix: str, cfg: StageConfig, tmp: Pa
         if (state.get("stage"), state.get("seed")) != (cfg.name, cfg.seed):
             log.warning("checkpoint of another stage/seed ignored", stage=cfg.name, step=step)
             continue
+        check_config(step, state, cfg.result_fields() if config is None else config, cfg.force_resume)
         return ResumePoint(step=step, path=path, state=state)
     return None
 

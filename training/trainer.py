@@ -32,10 +32,12 @@ from training.distributed import (
     make_optimizer,
     make_scheduler,
     peak_memory_mb,
+    set_lr,
     state_digest,
 )
 from training.ema import apply_ema, make_ema
 from training.freeze import freeze, set_trainable
+from training.metrics import MetricsLog, metrics_until
 from training.model import build_pipeline, load_model_config, load_pipeline
 from training.objective import Components, denoising_loss
 from training.result import StageResult, read_result, run_prefix, write_result
@@ -44,6 +46,8 @@ from vidforge.logging import get_logger
 from vidforge.store import fetch_dir, open_store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from accelerate import Accelerator
     from diffusers import StableVideoDiffusionPipeline
     from diffusers.training_utils import EMAModel
@@ -73,30 +77,6 @@ def init_pipeline(
     return load_pipeline(fetch_dir(init_uri, tmp / "init", store_settings))
 
 
-class MetricsLog:
-    """``metrics.jsonl``: one JSON object per logged step, appended locally.
-
-    ``rows`` seeds the file (a resumed stage keeps the rows up to its resume step).
-    """
-
-    def __init__(self, path: Path, rows: list[dict[str, Any]] | None = None) -> None:
-        self.path = path
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in rows or []))
-
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one row."""
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-
-
-def _metrics_until(store: ObjectStore, key: str, step: int) -> list[dict[str, Any]]:
-    """Rows of a stored ``metrics.jsonl`` with ``step`` ≤ ``step`` (none when absent)."""
-    if not store.exists(key):
-        return []
-    rows = [json.loads(line) for line in store.get_bytes(key).decode().splitlines() if line.strip()]
-    return [r for r in rows if r.get("step", 0) <= step]
-
-
 class StageTrainer:
     """Runs one :class:`StageConfig` on a dataset version; ``run()`` returns the result."""
 
@@ -123,6 +103,11 @@ class StageTrainer:
         self.position = 0  # items of the global sample stream consumed (all ranks)
         self.checkpointed = 0  # newest step with a complete checkpoint in the store
         self.seen: list[int] = []  # stream positions this rank trained on (first few)
+
+    def result_config(self) -> dict[str, Any]:
+        """What a checkpoint must share with this stage to resume: result-changing config and inputs."""
+        return {**self.cfg.result_fields(), "dataset_name": self.dataset_name,
+                "dataset_version": self.dataset_version, "init_uri": self.init_uri}
 
     def run(self, workdir: str | Path | None = None) -> StageResult:
         """Train, upload checkpoints and ``final/``, publish ``result.json`` last."""
@@ -177,23 +162,23 @@ class StageTrainer:
     ) -> list[float]:
         """The optimisation loop; returns the batch-mean loss of every step run in this process."""
         cfg = self.cfg
-        point = find_resume_point(store, self.prefix, cfg, tmp)
+        point = find_resume_point(store, self.prefix, cfg, tmp, self.result_config())
         start = point.step if point is not None else 0
         if point is not None:
             log.info("resuming", stage=cfg.name, step=start, path=str(point.path))
         unet, optimizer = self.setup(accelerator, pipe, point)
         unet.train()
-        dataset = ClipDataset(data.train, FrameSpec.of(cfg), cfg.seed, self.settings.store,
-                              data.info.motion_bucket_edges)
         world = accelerator.num_processes
-        batches = iter(make_loader(dataset, cfg.batch_size, cfg.seed, rank=accelerator.process_index,
-                                   world_size=world, start_position=self.position, num_workers=cfg.num_workers))
-        rows = _metrics_until(store, f"{self.prefix}/metrics.jsonl", start) if start else []
+        rows = metrics_until(store, f"{self.prefix}/metrics.jsonl", start) if start else []
         metrics = MetricsLog(tmp / "metrics.jsonl", rows)
         per_step = cfg.batch_size * cfg.gradient_accumulation_steps * world
         losses: list[float] = []
         t0 = time.monotonic()
+        phase, batches = -1, iter(())
         for step in range(start + 1, cfg.steps + 1):
+            if cfg.phase_index(step) != phase:  # a new phase: its resolution, noise and lr
+                phase = cfg.phase_index(step)
+                batches = self._phase_batches(accelerator, data, phase, step)
             tick = time.monotonic()
             micro = [next(batches) for _ in range(cfg.gradient_accumulation_steps)]
             row = self.train_step(accelerator, pipe, unet, optimizer, micro, step)
@@ -203,12 +188,30 @@ class StageTrainer:
                 self.first_loss = row["loss"]
             row.update(samples_per_s=per_step / (time.monotonic() - tick), elapsed_s=time.monotonic() - t0,
                        peak_mem_mb=peak_memory_mb(accelerator.device))
+            if cfg.phases:
+                row["phase"] = cfg.phases[phase].name
             if accelerator.is_main_process and (step % cfg.log_every == 0 or step == cfg.steps):
                 metrics.write(row)
                 log.info("step", stage=cfg.name, **row)
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+            phase_done = step == cfg.phase_end(phase)
+            if step < cfg.steps and (phase_done or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
                 self._checkpoint(accelerator, unet, optimizer, store, tmp, step)
         return losses
+
+    def _phase_batches(
+        self, accelerator: Accelerator, data: StageData, phase: int, step: int
+    ) -> Iterator[dict[str, Any]]:
+        """Batches of phase ``phase`` from the current stream position; sets the phase's lr."""
+        pcfg = self.cfg.at_step(step)
+        if self.cfg.phases:
+            log.info("phase", stage=self.cfg.name, phase=self.cfg.phases[phase].name, step=step,
+                     height=pcfg.height, width=pcfg.width, p_mean=pcfg.p_mean, p_std=pcfg.p_std, lr=pcfg.lr)
+        set_lr(self.optimizer, self.scheduler, pcfg.lr)
+        dataset = ClipDataset(data.train, FrameSpec.of(pcfg), pcfg.seed, self.settings.store,
+                              data.info.motion_bucket_edges, cache_bytes=pcfg.cache_bytes)
+        return iter(make_loader(dataset, pcfg.batch_size, pcfg.seed, rank=accelerator.process_index,
+                                world_size=accelerator.num_processes, start_position=self.position,
+                                num_workers=pcfg.num_workers))
 
     def train_step(
         self,
@@ -220,7 +223,7 @@ class StageTrainer:
         step: int,
     ) -> dict[str, Any]:
         """One optimizer step over the micro-batches ``micro``; returns its metrics row."""
-        cfg = self.cfg
+        cfg = self.cfg.at_step(step)
         device = accelerator.device
         seed = step_seed(cfg.seed, step, accelerator.process_index)
         torch.manual_seed(seed)  # module-level randomness (dropout layers) is a function of the step too
@@ -242,6 +245,7 @@ class StageTrainer:
                         parts, frames, batch["fps"].to(device), batch["motion_bucket"].to(device), sigma,
                         generator=gen, cond_dropout=cfg.cond_dropout,
                         noise_aug_mean=cfg.noise_aug_mean, noise_aug_std=cfg.noise_aug_std,
+                        joint_dropout=cfg.cond_dropout_joint, concat_latent=cfg.concat_latent,
                     ).mean()
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"non-finite loss {loss.item()} at step {step} of {cfg.name}")
@@ -278,7 +282,7 @@ class StageTrainer:
         if accelerator.is_main_process:
             state = checkpoint.training_state(
                 step, optimizer, self.ema, cfg.name, cfg.seed, scheduler=self.scheduler,
-                data_position=self.position, first_loss=self.first_loss,
+                data_position=self.position, first_loss=self.first_loss, config=self.result_config(),
             )
             local = checkpoint.save_step(tmp / "steps", accelerator.unwrap_model(unet), self.ema, state)
             # metrics first: once a step is published its rows are in the store too (a resume
@@ -337,7 +341,7 @@ class StageTrainer:
         self, pipe: StableVideoDiffusionPipeline, data: StageData, store: ObjectStore, tmp: Path
     ) -> tuple[str, str, str]:
         """Upload ``final/`` and ``metrics.jsonl``; return ``(checkpoint_uri, final sha256, metrics_uri)``."""
-        cfg = self.cfg
+        cfg = self.cfg.final()  # the resolution of the last phase
         fps = int(cfg.target_fps) if float(cfg.target_fps).is_integer() else cfg.target_fps
         meta = {
             "height": cfg.height, "width": cfg.width, "num_frames": cfg.num_frames, "fps": fps,

@@ -76,3 +76,35 @@ def test_ema_decay_defaults_to_the_recipe_when_a_profile_omits_it(tmp_path: Path
     path.write_text(yaml.safe_dump(raw))
     assert load_stage_config(path).ema_decay == 0.9999  # SVD's decay
     assert load_stage_config("stage1_image").ema_decay is None  # pretraining profiles turn it off explicitly
+
+
+def test_recipe_phases_are_first_class() -> None:
+    s2, s3 = load_stage_config("stage2_video"), load_stage_config("stage3_finetune")
+    assert [p.name for p in s2.phases] == ["lowres", "highres"]
+    end = s2.phase_end(0)
+    low, high = s2.at_step(end), s2.at_step(end + 1)
+    assert (low.p_mean, high.p_mean) == (-1.2, 0.0)  # P_mean 0 at the higher resolution
+    assert high.height * high.width > low.height * low.width and high.phases == ()
+    assert s2.final() == high and s2.phase_index(s2.steps) == 1 and s2.phase_end(1) == s2.steps
+    assert (s3.at_step(1).p_mean, s3.at_step(1).p_std) == (0.7, 1.6)
+    assert (s3.final().p_mean, s3.final().p_std) == (1.0, 1.6)
+    one = load_stage_config("stage1_image")
+    assert one.at_step(3) is one and one.phase_end(0) == one.steps
+
+
+def test_phase_lr_and_a_short_run_ends_in_its_phase() -> None:
+    cfg = load_stage_config("stage2_video", {"steps": 3, "phases": [
+        {"name": "a", "steps": 5, "lr": 1e-3}, {"name": "b", "lr": 1e-5}]})
+    assert cfg.at_step(3).lr == 1e-3 and cfg.phase_end(0) == 3  # capped at the stage's steps
+    with pytest.raises(ValidationError, match="every phase but the last"):
+        load_stage_config("stage2_video", {"phases": [{"name": "a"}, {"name": "b"}]})
+    with pytest.raises(ValidationError, match="unique"):
+        load_stage_config("stage2_video", {"phases": [{"name": "a", "steps": 2}, {"name": "a"}]})
+
+
+def test_result_fields_leave_out_bookkeeping_only() -> None:
+    fields = load_stage_config("stage2_video").result_fields()
+    for key in ("lr", "p_mean", "p_std", "batch_size", "height", "width", "phases", "seed", "cond_dropout"):
+        assert key in fields
+    for key in ("steps", "checkpoint_every", "keep_last", "log_every", "num_workers", "resume"):
+        assert key not in fields

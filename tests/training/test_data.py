@@ -159,7 +159,8 @@ def test_holdout_samples_are_fixed(tiny_store: LocalStore) -> None:
     held = load_stage_data(tiny_store, cfg, DATASET, VERSION).holdout
     assert [s["clip_id"] for s in a] == _ids(held) and len(a) >= 1
     assert all(torch.equal(x["frames"], y["frames"]) for x, y in zip(a, b, strict=True))
-    assert a[0]["frames"].shape == (cfg.num_frames, 3, cfg.height, cfg.width)
+    final = cfg.final()  # the last phase: the resolution the saved model has
+    assert a[0]["frames"].shape == (final.num_frames, 3, final.height, final.width)
 
 
 def test_a_rotated_clip_decodes_upright(tmp_path: Path) -> None:
@@ -172,3 +173,19 @@ def test_a_rotated_clip_decodes_upright(tmp_path: Path) -> None:
     assert float(np.abs(frames.astype(np.float32) - truth).mean()) < 8.0  # lossy H.264, same orientation
     sideways = np.stack([np.ascontiguousarray(np.rot90(f, 2)) for f in truth])
     assert float(np.abs(frames.astype(np.float32) - sideways).mean()) > 20.0
+
+
+def test_decoded_clip_cache_is_bounded_by_bytes(tiny_store: LocalStore) -> None:
+    cfg = load_stage_config("stage2_video")
+    data = load_stage_data(tiny_store, cfg, DATASET, VERSION)
+    one = ClipDataset(data.train, FrameSpec.of(cfg), seed=0).frames_of(str(data.train.iloc[0]["uri"]))
+    clip_bytes = one.numel() * one.element_size()
+    ds = ClipDataset(data.train, FrameSpec.of(cfg), seed=0, cache_bytes=2 * clip_bytes)
+    for i in range(len(ds)):
+        ds[i]
+        assert ds.cached_bytes() <= 2 * clip_bytes
+    assert len(ds._cache) == 2  # the two most recently used clips
+    assert list(ds._cache) == [str(u) for u in data.train["uri"].iloc[-2:]]
+    none = ClipDataset(data.train, FrameSpec.of(cfg), seed=0, cache_bytes=0)
+    torch.testing.assert_close(none[0]["frames"], ds[0]["frames"])
+    assert none.cached_bytes() == 0

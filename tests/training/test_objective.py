@@ -10,7 +10,15 @@ import torch
 
 from tests.support.tiny_dataset import video_batch
 from training.model import build_pipeline, load_model_config
-from training.objective import Components, _keep_mask, clip_pixels, denoising_loss
+from training.objective import (
+    Components,
+    _keep_mask,
+    clip_pixels,
+    denoising_loss,
+    dropout_masks,
+    encode_conditioning,
+    encode_frames,
+)
 
 
 def _loss(pipe: Any, frames: torch.Tensor, seed: int = 0, **kw: Any) -> torch.Tensor:
@@ -125,3 +133,104 @@ def test_bad_inputs_raise(tiny_pipe: Any, frames: torch.Tensor, sigma: torch.Ten
 def test_bad_dropout_raises(tiny_pipe: Any) -> None:
     with pytest.raises(ValueError, match="cond_dropout"):
         denoising_loss(tiny_pipe, video_batch(f=1), 7.0, 127.0, torch.ones(2), generator=None, cond_dropout=2.0)
+
+
+class _CopyOracle(torch.nn.Module):
+    """A "UNet" predicting D = scaling_factor × the concatenated conditioning latent.
+
+    It inverts the EDM preconditioning (σ from c_noise = ¼·ln σ, x from c_in·x) so that
+    the denoiser output is a copy of the conditioning frame's latent: a perfect
+    predictor whenever that latent is the target.
+    """
+
+    def __init__(self, scaling: float) -> None:
+        super().__init__()
+        self.scaling = scaling
+        self.config = type("Cfg", (), {})()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float32
+
+    def forward(self, model_in: torch.Tensor, timestep: torch.Tensor, **_: Any) -> tuple[torch.Tensor]:
+        from training import edm
+
+        sigma = torch.exp(4.0 * timestep)
+        x = model_in[:, :, :4] / edm.append_dims(edm.c_in(sigma), 5)
+        copied = model_in[:, :, 4:] * self.scaling
+        out = (copied - edm.append_dims(edm.c_skip(sigma), 5) * x) / edm.append_dims(edm.c_out(sigma), 5)
+        return (out,)
+
+
+def _oracle_loss(pipe: Any, concat: bool, zero: bool = False) -> float:
+    parts = Components(_CopyOracle(0.0 if zero else pipe.vae.config.scaling_factor), pipe.vae,
+                       pipe.image_encoder, pipe.feature_extractor)
+    frames = video_batch(b=4, f=1, seed=3)
+    sigma = torch.tensor([0.1, 0.5, 1.0, 3.0])
+    with torch.no_grad():
+        loss = denoising_loss(parts, frames, 7.0, 127.0, sigma, generator=torch.Generator().manual_seed(0),
+                              noise_aug_strength=0.02, concat_latent=concat)
+    return float(loss.mean())
+
+
+def test_copy_oracle_cannot_reach_a_low_loss_in_stage1(tiny_pipe: Any) -> None:
+    from training.config import load_stage_config
+
+    cfg = load_stage_config("stage1_image")
+    assert not cfg.concat_latent  # the stage config says: no concatenated latent for image samples
+    zero = _oracle_loss(tiny_pipe, concat=True, zero=True)  # predicting D = 0
+    leaky = _oracle_loss(tiny_pipe, concat=True)
+    stage1 = _oracle_loss(tiny_pipe, concat=cfg.concat_latent)
+    assert leaky < 0.1 * zero  # with the concat latent the oracle copies its target
+    assert stage1 >= 0.99 * zero  # without it, copying is no better than predicting zero
+
+
+def test_image_stage_refuses_the_concat_latent() -> None:
+    from pydantic import ValidationError
+
+    from training.config import load_stage_config
+
+    with pytest.raises(ValidationError, match="concat_latent"):
+        load_stage_config("stage1_image", {"concat_latent": True})
+
+
+def test_joint_dropout_frequencies() -> None:
+    n, p, dev = 200_000, 0.1, torch.device("cpu")
+    embed, latent = dropout_masks(n, p, True, torch.Generator().manual_seed(0), dev)
+    assert torch.equal(embed, latent)  # the unconditional input, never half of it
+    assert 1 - embed.mean().item() == pytest.approx(p, abs=0.003)
+    embed, latent = dropout_masks(n, p, False, torch.Generator().manual_seed(0), dev)
+    both = ((embed == 0) & (latent == 0)).float().mean().item()
+    assert both == pytest.approx(p * p, abs=0.002)
+    assert 1 - embed.mean().item() == pytest.approx(p, abs=0.003)
+    assert 1 - latent.mean().item() == pytest.approx(p, abs=0.003)
+
+
+def test_joint_dropout_drops_both_inputs_of_the_same_samples(tiny_pipe: Any) -> None:
+    seen: dict[str, torch.Tensor] = {}
+
+    def hook(_module: Any, args: tuple, kwargs: dict) -> None:
+        seen["concat"], seen["embeds"] = args[0][:, :, 4:].clone(), kwargs["encoder_hidden_states"].clone()
+
+    handle = tiny_pipe.unet.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        with torch.no_grad():
+            denoising_loss(tiny_pipe, video_batch(b=32, f=2, seed=1), 7.0, 127.0, torch.ones(32),
+                           generator=torch.Generator().manual_seed(0), cond_dropout=0.5)
+    finally:
+        handle.remove()
+    embed_dropped = seen["embeds"].flatten(1).abs().sum(1) == 0
+    latent_dropped = seen["concat"].flatten(1).abs().sum(1) == 0
+    assert torch.equal(embed_dropped, latent_dropped)
+    assert 0 < int(embed_dropped.sum()) < 32
+
+
+def test_frozen_encoders_run_outside_autocast(tiny_pipe: Any) -> None:
+    frames = video_batch(b=1, f=2)
+    plain = encode_frames(tiny_pipe.vae, frames)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under = encode_frames(tiny_pipe.vae, frames)
+        embeds, cond = encode_conditioning(tiny_pipe, frames[:, 0], torch.tensor([0.02]),
+                                           torch.Generator().manual_seed(0))
+    assert under.dtype == embeds.dtype == cond.dtype == torch.float32
+    assert torch.equal(plain, under)  # fp32 targets under a bf16 UNet

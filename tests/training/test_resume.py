@@ -27,9 +27,9 @@ from training.checkpoint import (
     upload_step,
     write_marker,
 )
-from training.config import load_stage_config
+from training.config import StageConfig, load_stage_config
 from training.result import read_result, run_prefix
-from training.resume import find_resume_point
+from training.resume import ResumeConfigError, find_resume_point
 from training.trainer import train_stage
 from vidforge.settings import get_settings
 from vidforge.store import LocalStore
@@ -37,12 +37,17 @@ from vidforge.store import LocalStore
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _step_dir(root: Path, step: int, stage: str = "s", seed: int = 0) -> Path:
+def _cfg(**update: object) -> StageConfig:
+    return load_stage_config("stage1_image", {"name": "s", "seed": 0, "steps": 10, **update})
+
+
+def _step_dir(root: Path, step: int, stage: str = "s", seed: int = 0, cfg: StageConfig | None = None) -> Path:
     d = root / f"step-{step}"
     (d / "unet").mkdir(parents=True)
     (d / "unet" / "config.json").write_text("{}")
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))])
-    torch.save(training_state(step, opt, None, stage, seed, data_position=4 * step), d / "state.pt")
+    config = (cfg or _cfg()).result_fields()
+    torch.save(training_state(step, opt, None, stage, seed, data_position=4 * step, config=config), d / "state.pt")
     write_marker(d, step)
     return d
 
@@ -97,6 +102,54 @@ def test_object_store_gets_the_marker_last_and_resume_downloads(tmp_path: Path) 
     assert store.puts[-1] == f"runs/r/s/step-3/{MARKER}" and len(store.puts) == 3
     point = find_resume_point(store, "runs/r/s", cfg, tmp_path / "work")
     assert point is not None and point.step == 3 and point.path.is_relative_to(tmp_path / "work")
+
+
+@pytest.mark.parametrize("change", [{"lr": 3e-4}, {"p_mean": 0.0}, {"batch_size": 8}, {"height": 64},
+                                    {"phases": [{"name": "a", "steps": 2}, {"name": "b", "p_mean": 0.5}]}])
+def test_a_changed_config_refuses_to_resume_unless_forced(tmp_path: Path, change: dict) -> None:
+    store = LocalStore(tmp_path / "store")
+    upload_step(store, _step_dir(tmp_path / "local", 3), "runs/r/s", keep_last=2)
+    key = next(iter(change))
+    with pytest.raises(ResumeConfigError, match=f"{key}: .* -> .*force_resume"):
+        find_resume_point(store, "runs/r/s", _cfg(**change), tmp_path / "w")
+    forced = find_resume_point(store, "runs/r/s", _cfg(**change, force_resume=True), tmp_path / "w")
+    assert forced is not None and forced.step == 3
+    same = find_resume_point(store, "runs/r/s", _cfg(steps=20, log_every=5, num_workers=2), tmp_path / "w")
+    assert same is not None and same.step == 3  # a longer run with other bookkeeping resumes
+
+
+def test_another_dataset_version_refuses_to_resume(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    upload_step(store, _step_dir(tmp_path / "local", 3), "runs/r/s", keep_last=2)
+    current = {**_cfg().result_fields(), "dataset_version": "v2"}
+    with pytest.raises(ResumeConfigError, match="dataset_version: None -> 'v2'"):
+        find_resume_point(store, "runs/r/s", _cfg(), tmp_path / "w", current)
+
+
+@pytest.mark.slow  # ~70 s on a shared 2-core machine
+def test_phased_stage_checkpoints_each_phase_and_resumes_identically(tmp_path: Path) -> None:
+    sets = {"steps": 4, "batch_size": 1, "checkpoint_every": 0, "keep_last": 5, "phases": [
+        {"name": "low", "steps": 2, "lr": 1e-3}, {"name": "high", "height": 32, "width": 48, "p_mean": 0.0}]}
+    stores = []
+    for name, runs in (("ref", [4]), ("resumed", [2, 4])):
+        store = LocalStore(tmp_path / name)
+        publish_tiny_dataset(store)
+        settings = get_settings(overrides={"home": str(tmp_path / f"h-{name}"), "store": {"uri": store.root_uri}})
+        for steps in runs:
+            train_stage(load_stage_config("stage2_video", {**sets, "steps": steps}), settings, "run-p",
+                        DATASET, VERSION)
+        stores.append(store)
+    prefix = run_prefix("run-p", "stage2_video")
+    ref, resumed = stores
+    assert load_state(ref.local_path(f"{prefix}/step-2/state.pt"))["step"] == 2  # the end of phase "low"
+    rows = [json.loads(x) for x in ref.get_bytes(f"{prefix}/metrics.jsonl").decode().splitlines()]
+    assert [r["phase"] for r in rows] == ["low", "low", "high", "high"]
+    assert [r["lr"] for r in rows] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4])
+    final = json.loads(ref.get_bytes(f"{prefix}/final/vidforge.json"))
+    assert (final["height"], final["width"]) == (32, 48)
+    a, b = (load_file(s.local_path(f"{prefix}/step-4/unet/{WEIGHTS}")) for s in stores)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert read_result(ref, "run-p", "stage2_video").sha256 == read_result(resumed, "run-p", "stage2_video").sha256
 
 
 def _weights(store: LocalStore, prefix: str, step: int) -> dict[str, dict[str, torch.Tensor]]:

@@ -46,7 +46,7 @@ def build_pipeline(config: ModelConfig, seed: int = 0) -> StableVideoDiffusionPi
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
-    from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     torch.manual_seed(seed)
     u, v, e = config.unet, config.vae, config.image_encoder
@@ -79,7 +79,7 @@ def build_pipeline(config: ModelConfig, seed: int = 0) -> StableVideoDiffusionPi
             patch_size=e.patch_size,
         )
     )
-    extractor = CLIPImageProcessorPil(
+    extractor = CLIPImageProcessor(
         crop_size={"height": e.image_size, "width": e.image_size},
         size={"shortest_edge": e.image_size},
     )

@@ -62,3 +62,10 @@ def test_same_stage_config_on_all_launchers(tmp_path: Path) -> None:
     }
     expected = (stage, ("run-x", "tiny", "v3", JOB.init_uri))
     assert {name: _parsed(argv) for name, argv in argvs.items()} == dict.fromkeys(argvs, expected)
+
+
+def test_changed_phases_round_trip_through_training_main() -> None:
+    phases = [{"name": "low", "steps": 3, "lr": 2e-4}, {"name": "high", "height": 64, "width": 96, "p_mean": 0.0}]
+    stage = load_stage_config("stage2_video", {**OVERRIDES, "phases": phases, "force_resume": True})
+    cfg, _ = _parsed(remote_args(stage, JOB))
+    assert cfg == stage and cfg.at_step(4).width == 96
