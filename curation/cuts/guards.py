@@ -42,8 +42,8 @@ def aligned_content(a: np.ndarray, b: np.ndarray, max_shift: float = 0.4) -> flo
 def reverts(hsv: np.ndarray, start: int, end: int, window: int, ratio: float) -> bool:
     """Whether the change spanning frames ``start..end`` is undone within ``window`` frames.
 
-    Every other frame of the ``window`` frames up to ``start - 1`` is compared, motion-aligned
-    (:func:`aligned_content`), with every other frame of the ``window`` frames from ``end + 1`` on;
+    Every third frame of the ``window`` frames up to ``start - 1`` is compared, motion-aligned
+    (:func:`aligned_content`), with every third frame of the ``window`` frames from ``end + 1`` on;
     the change is undone when a pair differs by less than ``ratio`` × the change itself (frame
     ``start - 1`` to frame ``end``). A flash, or an object passing the lens (checked at its entry
     and at its exit), is undone; a new shot is not.
@@ -53,8 +53,8 @@ def reverts(hsv: np.ndarray, start: int, end: int, window: int, ratio: float) ->
         return False
     first, last = max(0, start - 1), min(n - 1, end)
     limit = ratio * float(np.abs(hsv[first].astype(np.int16) - hsv[last].astype(np.int16)).mean())
-    befores = range(first, max(-1, first - window - 1), -2)
-    afters = range(last + 1, min(n, last + window + 1), 2)
+    befores = range(first, max(-1, first - window - 1), -3)
+    afters = range(last + 1, min(n, last + window + 1), 3)
     return any(aligned_content(hsv[b], hsv[a]) < limit for b in befores for a in afters)
 
 
