@@ -265,6 +265,8 @@ class PipelineConfig(_Frozen):
     chunk_sources: int = Field(32, ge=1)
     #: Object-store prefix of the per-source cache (:mod:`curation.cache`).
     cache_prefix: str = Field("curation-cache", min_length=1)
+    #: Filter sources whose bytes an earlier source has (``probe:duplicate``, see :mod:`curation.dedup`).
+    dedup_sources: bool = True
 
 
 class RayConfig(_Frozen):
