@@ -15,6 +15,11 @@ decoded in parallel on every CPU the process may use (``cuts.decode_threads: 0``
 (``cuts.decode_threads: 1``: a worker that owns one CPU). ``cpus`` in the result line is
 the number of CPUs the default used.
 
+Hard negatives (:func:`curation.synthetic.hard_negative_specs`: objects sweeping past the lens,
+whip pans, flashes during a fast pan; no cut in any) are scored apart, as the number of cuts each
+detector finds in them (``hard_negative_false_cuts_*``: every one is a false cut), so they do not
+change the suite's F1.
+
 A second measurement, apart from that suite, runs the same detectors on one 40-s
 640×360 synthetic video with 2-s keyframe intervals (:func:`long_video`), closer to a
 curation source (``*_long_*`` in the result line; ``--no-long`` skips it).
@@ -38,7 +43,7 @@ from curation.config import load_config
 from curation.cuts import detect_cuts, detect_cuts_with
 from curation.cuts.eval import Score, score_cuts
 from curation.media.decode import available_cpus
-from curation.synthetic import ShotSpec, VideoSpec, cut_specs, demo_specs, write_video
+from curation.synthetic import ShotSpec, VideoSpec, cut_specs, demo_specs, hard_negative_specs, write_video
 from vidforge.testmedia import BIKES_CUTS, bikes_path
 
 Detector = Callable[[Path], list[int]]
@@ -57,6 +62,15 @@ def videos(workdir: Path) -> list[Video]:
     for name, spec in {**demo_specs(), **cut_specs()}.items():
         t = write_video(spec, workdir / f"{name}.mp4")
         out.append(Video(Path(t.path), t.cuts, [*t.fade_cuts, *t.dissolve_cuts], t.num_frames))
+    return out
+
+
+def hard_negatives(workdir: Path) -> list[Video]:
+    """The hard-negative videos (no cut in any), written into ``workdir``."""
+    out = []
+    for name, spec in hard_negative_specs().items():
+        t = write_video(spec, workdir / f"hard_{name}.mp4")
+        out.append(Video(Path(t.path), t.cuts, [], t.num_frames))
     return out
 
 
@@ -139,9 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         results = measure(main_dets, vids, args.repeats)
         for mode in args.modes:
             results[f"vidforge_{mode}"] = measure({mode: mode_detector(mode)}, vids, 1)[mode]
+        negatives = measure(main_dets, hard_negatives(Path(tmp)), 1)
         long = [long_video(Path(tmp))] if args.long else []
         long_results = measure(main_dets, long, args.repeats) if long else {}
     _table(vids, results)
+    print("hard negatives (no cut):", ", ".join(f"{k} {v[0].fp} false cuts" for k, v in negatives.items()))
     if long:
         print("long video:", end=" ")
         _table(long, long_results)
@@ -157,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
             score, fps = long_results[name]
             fields[f"f1_long_{name}"], fields[f"fps_long_{name}"] = f"{score.f1:.3f}", f"{fps:.0f}"
         fields["speedup_long_vs_content"] = f"{long_results['vidforge'][1] / long_results['content'][1]:.2f}"
+    for name in ("vidforge", "content", "adaptive"):
+        fields[f"hard_negative_false_cuts_{name}"] = str(negatives[name][0].fp)
     fields["cpus"] = str(available_cpus())
     print("RESULT name=cuts " + " ".join(f"{k}={v}" for k, v in fields.items()))
 

@@ -59,6 +59,10 @@ class CutsConfig(_Frozen):
     merge_within: int = Field(2, ge=0)
     flash_frames: int = Field(4, ge=0)
     flash_ratio: float = Field(0.5, ge=0)
+    revert_frames: int = Field(16, ge=0)
+    revert_ratio: float = Field(0.25, ge=0)
+    whip_frames: int = Field(3, ge=0)
+    whip_efficiency: float = Field(0.5, ge=0)
     learned: LearnedConfig = LearnedConfig()
 
 
@@ -261,6 +265,8 @@ class PipelineConfig(_Frozen):
     chunk_sources: int = Field(32, ge=1)
     #: Object-store prefix of the per-source cache (:mod:`curation.cache`).
     cache_prefix: str = Field("curation-cache", min_length=1)
+    #: Filter sources whose bytes an earlier source has (``probe:duplicate``, see :mod:`curation.dedup`).
+    dedup_sources: bool = True
 
 
 class RayConfig(_Frozen):

@@ -83,6 +83,8 @@ class SourceItem(Item):
     rotation: int | None = None
     #: Ascending first frames of new shots (excludes 0).
     cuts: list[int] | None = None
+    #: ``source_id`` of the earlier source with the same bytes (this one is filtered, see :mod:`curation.dedup`).
+    duplicate_of: str | None = None
 
     @property
     def item_id(self) -> str:

@@ -146,7 +146,8 @@ def curate(
         stages = build_stages(config, tmp, store, prefix)
         log.info("curate", name=name, version=version, sources=len(items))
         done, resumed = run_resumable(stages, items, runner, cache=open_cache(store, config),
-                                      chunk_sources=config.pipeline.chunk_sources, restore_dir=Path(tmp) / "restored")
+                                      chunk_sources=config.pipeline.chunk_sources, restore_dir=Path(tmp) / "restored",
+                                      dedup=config.pipeline.dedup_sources)
         unexpected = unexpected_quarantines(done)
         if unexpected:
             log.warning("items quarantined for reasons no stage expects: likely bugs, not bad inputs",

@@ -31,7 +31,7 @@ _DECODE = _NO_FRAMES | {"decode_failed"}
 #: Stage name → every code its items may record (quarantine or filter).
 CODES: Mapping[str, frozenset[str]] = {
     "probe": frozenset({"not_found", "empty_file", "unreadable", "not_a_video", "no_video_stream", "no_frames",
-                        "truncated"}),
+                        "truncated", "duplicate"}),
     "split": frozenset({"too_short", "low_resolution"}),
     "clip": frozenset({"too_short", "no_keyframe", "unsupported_codec", "copy_failed", "bad_span",
                        "reencode_failed"}),

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from curation.cache import SourceCache, content_hash
+from curation.dedup import mark_duplicates
 from curation.items import Item, SourceItem
 from curation.runner import Runner, batches, validate_pipeline
 from curation.stages.base import Resources, Stage
@@ -47,6 +48,7 @@ class ResumeStats:
         processed: sources that ran through the per-source stages.
         uncacheable: processed sources whose bytes could not be read (never cached).
         chunks: runner calls for the per-source stages.
+        duplicates: sources filtered as byte-for-byte duplicates of an earlier one (never processed).
     """
 
     config_hash: str = ""
@@ -54,6 +56,7 @@ class ResumeStats:
     processed: int = 0
     uncacheable: int = 0
     chunks: int = 0
+    duplicates: int = 0
 
     def to_dict(self) -> dict[str, int | str]:
         """JSON-able form."""
@@ -122,7 +125,7 @@ def _hash(source: SourceItem) -> str | None:
 
 def run_resumable(
     stages: Sequence[Stage], sources: Sequence[SourceItem], runner: Runner, *, cache: SourceCache | None,
-    chunk_sources: int, restore_dir: str | Path,
+    chunk_sources: int, restore_dir: str | Path, dedup: bool = False,
 ) -> tuple[list[Item], ResumeStats]:
     """Run ``stages`` over ``sources``, restoring and caching per-source results (see the module docstring).
 
@@ -130,6 +133,8 @@ def run_resumable(
         cache: where per-source results are restored from and written to; None: neither (chunks still apply).
         chunk_sources: sources per runner call of the per-source stages (≥ 1).
         restore_dir: local directory restored clip files are written to (below ``<source_id>/``).
+        dedup: filter sources with the bytes of an earlier one before any stage (:mod:`curation.dedup`);
+            the content hash is computed once for both this and the cache.
 
     Returns:
         Every item (sources, then each source's clips in order) and how they were obtained.
@@ -145,17 +150,25 @@ def run_resumable(
     hashes: dict[str, str | None] = {}
     todo: list[SourceItem] = []
     for source in sources:
-        hashes[source.source_id] = digest = _hash(source) if cache and per_source else None
+        hashes[source.source_id] = _hash(source) if dedup or (cache and per_source) else None
+    duplicates = mark_duplicates(sources, hashes) if dedup else []
+    for source in duplicates:
+        results[source.source_id] = [source]
+    stats.duplicates = len(duplicates)
+    for source in sources:
+        digest = hashes[source.source_id] if cache and per_source else None
+        if source.source_id in results:
+            continue
         restored = cache.load(source, digest, restore_dir) if cache and digest else None
         if restored:
             results[source.source_id] = restored
         else:
             todo.append(source)
-    stats.restored = len(results)
+    stats.restored = len(results) - stats.duplicates
     log.info("per-source results", restored=stats.restored, to_process=len(todo), config_hash=stats.config_hash)
     if not per_source:
         stats.processed = len(todo)
-        return runner.run(stages, list(todo)), stats
+        return [*runner.run(stages, list(todo)), *duplicates], stats
     for chunk in batches(todo, chunk_sources):
         groups = _by_source(runner.run(per_source, list(chunk)))
         stats.chunks += 1

@@ -6,6 +6,7 @@ an overlaid caption box) is the shot's ``speed`` in px/frame. Consecutive shots
 use hues far apart, so a hard cut is an unambiguous content change. Fades blend
 to/from black, dissolves cross-fade two shots (the cut is the dissolve's middle),
 flashes whiten single frames; text is drawn with ``cv2.putText`` at a fixed place.
+Sweeps and whip pans are hard negatives for cut detection (:mod:`curation.synthetic_motion`).
 
 Frame indices are 0-based; every span ``[start, end)`` has an exclusive end. A
 *cut* is the first frame index of a new shot (0 is never a cut). By default the
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from curation.sidecar import write_sidecar
+from curation.synthetic_motion import camera_travel, sweep_overlay, whip_canvas
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -47,6 +49,8 @@ class ShotSpec:
             rest from it on. The previous shot keeps panning under the blend.
         flashes: frame offsets within the shot turned almost white (a camera
             flash; consecutive offsets make a longer flash). Not a cut.
+        sweeps: ``(offset, frames)``: an object close to the lens crosses the frame in ``frames`` frames.
+        whips: ``(offset, frames)``: the camera whips at ``whip_speed`` px/frame, blurred. Not cuts.
     """
 
     num_frames: int
@@ -57,6 +61,9 @@ class ShotSpec:
     fade_out: int = 0
     dissolve: int = 0
     flashes: tuple[int, ...] = ()
+    sweeps: tuple[tuple[int, int], ...] = ()
+    whips: tuple[tuple[int, int], ...] = ()
+    whip_speed: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,8 @@ class GroundTruth:
     shots: list[ShotTruth] = field(default_factory=list)
     dissolve_cuts: list[int] = field(default_factory=list)
     flash_frames: list[int] = field(default_factory=list)
+    sweep_spans: list[list[int]] = field(default_factory=list)
+    whip_spans: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the sidecar payload)."""
@@ -163,22 +172,29 @@ def _render_shot(spec: VideoSpec, shot: ShotSpec, index: int, lead: int = 0, tai
     """The BGR frames of one shot, plus ``lead`` frames before and ``tail`` after it (for dissolves)."""
     rng = np.random.default_rng([spec.seed, index])
     theta = math.radians(shot.direction_deg)
-    dx, dy = shot.speed * math.cos(theta), shot.speed * math.sin(theta)
+    ux, uy = math.cos(theta), math.sin(theta)
     total = lead + shot.num_frames + tail
-    travel_x, travel_y = abs(dx) * total, abs(dy) * total
+    travel = camera_travel(shot.speed, shot.whips, shot.whip_speed, total, lead)
+    travel_x, travel_y = abs(ux) * travel[-1], abs(uy) * travel[-1]
     ch, cw = int(spec.height + travel_y + 8), int(spec.width + travel_x + 8)
     canvas = _texture(rng, ch, cw, _hue_for(spec.seed, index))
+    canvas = whip_canvas(canvas) if shot.whips else canvas
     # The view moves opposite to the content: content moving +x means the window moves -x.
-    x0 = 4 + spec.width / 2 + (travel_x if dx > 0 else 0.0)
-    y0 = 4 + spec.height / 2 + (travel_y if dy > 0 else 0.0)
+    x0 = 4 + spec.width / 2 + (travel_x if ux > 0 else 0.0)
+    y0 = 4 + spec.height / 2 + (travel_y if uy > 0 else 0.0)
     frames = []
     for step in range(total):
         t = step - lead
-        centre = (x0 - dx * step - 0.5, y0 - dy * step - 0.5)
-        frame = cv2.getRectSubPix(canvas, (spec.width, spec.height), centre)
+        blur = max(1, int((travel[step + 1] - travel[step]) // 4)) if shot.whips else 1  # views averaged
+        pos = [travel[step] + (travel[step + 1] - travel[step]) * k / blur for k in range(blur)]
+        views = [cv2.getRectSubPix(canvas, (spec.width, spec.height), (x0 - ux * d - 0.5, y0 - uy * d - 0.5))
+                 for d in pos]
+        frame = views[0] if blur == 1 else np.mean(views, axis=0).astype(np.uint8)
         if shot.text:
             org, scale, thick = _text_box(shot.text, spec.width, spec.height)
             cv2.putText(frame, shot.text, org, _FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        for offset, n in (sw for sw in shot.sweeps if sw[0] <= t < sw[0] + sw[1]):
+            frame = sweep_overlay(frame, (t - offset + 0.5) / n)
         alpha = 1.0
         if shot.fade_in and t < shot.fade_in:
             alpha = t / shot.fade_in
@@ -266,6 +282,18 @@ def cut_specs(seed: int = 0) -> dict[str, VideoSpec]:
     }
 
 
+def hard_negative_specs(seed: int = 0) -> dict[str, VideoSpec]:
+    """Hard negatives, none with a cut: objects sweeping past the lens, whip pans, flashes in motion."""
+    one = lambda i, **kw: VideoSpec(seed=seed + 20 + i, shots=(ShotSpec(**kw),))  # noqa: E731
+    return {
+        "sweep": one(0, num_frames=72, speed=0.5, sweeps=((16, 8), (44, 16))),
+        "sweep_pan": one(1, num_frames=72, speed=3.0, direction_deg=180, sweeps=((24, 12),)),
+        "whip_pan": one(2, num_frames=84, speed=1.0, whips=((24, 5), (56, 8))),
+        "whip_pan_vertical": one(3, num_frames=72, speed=0.5, direction_deg=80, whips=((30, 4),), whip_speed=40.0),
+        "flash_burst": one(4, num_frames=72, speed=4.0, direction_deg=200, flashes=(18, 19, 40, 42, 44)),
+    }
+
+
 def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
     """Render ``spec`` to an mp4 at ``path`` plus its sidecar ``<stem>.json``.
 
@@ -295,11 +323,13 @@ def write_video(spec: VideoSpec, path: str | Path) -> GroundTruth:
                  if prev.fade_out or s.fade_in]
     dissolve_cuts = [t.start_frame for t, s in zip(shots[1:], spec.shots[1:], strict=True) if s.dissolve]
     flash_frames = [t.start_frame + f for t, s in zip(shots, spec.shots, strict=True) for f in s.flashes]
+    sweeps, whips = ([[t.start_frame + o, t.start_frame + o + n] for t, s in zip(shots, spec.shots, strict=True)
+                      for o, n in getattr(s, kind)] for kind in ("sweeps", "whips"))
     key_at = {0, *cuts} if spec.keyframe_at_cuts else {0}
     keyframes = _encode(frames, spec, path, key_at)
     hard = [c for c in cuts if c not in fade_cuts and c not in dissolve_cuts]
     truth = GroundTruth(str(path), spec.width, spec.height, spec.fps, len(frames), spec.gop, cuts,
-                        hard, fade_cuts, keyframes, shots, dissolve_cuts, flash_frames)
+                        hard, fade_cuts, keyframes, shots, dissolve_cuts, flash_frames, sweeps, whips)
     write_sidecar(path, truth.to_dict())
     return truth
 

@@ -21,7 +21,10 @@ Detector kinds (scores for the pair of frames ``i - s`` and ``i``):
 
 A run of consecutive firing offsets is one event. Its frame is the sharpest
 full-rate change inside it when the change is abrupt, else the middle of the
-run (a gradual transition). Events failing the flash check are dropped.
+run (a gradual transition). Events failing the flash check are dropped, and so are
+the hard negatives that :mod:`curation.cuts.guards` recognises (a change undone within
+``revert_frames`` once aligned for camera motion: flashes, objects passing the lens; a
+burst of motion-blurred frame changes: whip pans).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import cv2
 import numpy as np
 
 from curation.cuts.events import Event, enforce_min_scene_len, true_runs
+from curation.cuts.guards import is_camera_motion, reverts
 
 if TYPE_CHECKING:
     from curation.config import CutsConfig, DetectorConfig
@@ -187,15 +191,26 @@ def cascade_events(frames: np.ndarray, config: CutsConfig) -> list[Event]:
 
     Args:
         frames: ``(N, H, W, 3)`` RGB uint8, the decoded low-resolution video.
-        config: the cuts profile (detectors, flash check).
+        config: the cuts profile (detectors, flash check, hard-negative guards).
 
     Returns:
-        Every detector's events after its ``min_scene_len`` and the flash check, unmerged.
+        Every detector's events after the flash check, the guards and its ``min_scene_len``, unmerged.
     """
     feat = CascadeFeatures(frames)
+    verdicts: dict[tuple[int, int, int], bool] = {}  # detectors often find the same change: judge it once
+
+    def is_cut(e: Event) -> bool:
+        key = (e.frame, e.start, e.end)
+        if key not in verdicts:
+            verdicts[key] = (
+                _persists(feat, e, config.flash_frames, config.flash_ratio)
+                and not is_camera_motion(feat.hsv, feat.content(1), e.frame, config.whip_frames, config.whip_efficiency)
+                and not reverts(feat.hsv, e.start, e.end, config.revert_frames, config.revert_ratio)
+            )
+        return verdicts[key]
+
     events: list[Event] = []
     for priority, det in enumerate(config.detectors):
         found = [_event(feat, lo, hi, det.stride, priority) for lo, hi in true_runs(_fires(feat, det))]
-        found = [e for e in found if _persists(feat, e, config.flash_frames, config.flash_ratio)]
-        events.extend(enforce_min_scene_len(found, det.min_scene_len))
+        events.extend(enforce_min_scene_len([e for e in found if is_cut(e)], det.min_scene_len))
     return events

@@ -27,6 +27,8 @@ def test_cuts_bench_scores_every_detector() -> None:
     assert float(result["f1_vidforge"]) == 1.0  # the default detector finds every cut of the bench videos
     assert float(result["f1_long_vidforge"]) == 1.0  # ... and of the 40-s 640x360 video
     assert 0.0 < float(result["f1_content"]) <= 1.0 and float(result["speedup_vs_content"]) > 0
+    assert int(result["hard_negative_false_cuts_vidforge"]) == 0  # sweeps, whip pans, flashes: no cut
+    assert int(result["hard_negative_false_cuts_content"]) >= 0
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def test_rerun_restores_every_source_runs_no_per_source_stage_and_publishes_the_
     store, config = LocalStore(tmp_path / "store"), _config()
     first = _run(sources, store, config)
     assert first.extra["resume"] == {"config_hash": first.extra["resume"]["config_hash"], "restored": 0,
-                                     "processed": 4, "uncacheable": 0, "chunks": 2}
+                                     "processed": 4, "uncacheable": 0, "chunks": 2, "duplicates": 0}
     assert len(_markers(store)) == 4  # the corrupt (quarantined) source is cached too
     manifest, quarantine = _tables(store)
     clips = {k: sha256_file(store.local_path(k)) for k in store.list("datasets/d/v1/clips")}

@@ -14,6 +14,7 @@ from curation.synthetic import (
     ShotSpec,
     VideoSpec,
     demo_specs,
+    hard_negative_specs,
     text_area_fraction,
     write_corrupt,
     write_video,
@@ -99,3 +100,17 @@ def test_write_corrupt_does_not_decode(tmp_path: Path, mode: str) -> None:
     assert 0 < path.stat().st_size < 10_000
     with pytest.raises(av.FFmpegError), av.open(str(path)) as c:
         next(iter(c.decode(video=0)))
+
+
+def test_hard_negatives_have_no_cut_and_record_their_spans(tmp_path: Path) -> None:
+    specs = hard_negative_specs()
+    sweep = write_video(specs["sweep"], tmp_path / "sweep.mp4")
+    assert sweep.cuts == [] and sweep.sweep_spans == [[16, 24], [44, 60]]
+    frames = _frames(sweep.path)
+    assert frames[52].std() < 0.2 * frames[10].std()  # mid-sweep the object covers the frame
+    whip = write_video(specs["whip_pan"], tmp_path / "whip.mp4")
+    assert whip.cuts == [] and whip.whip_spans == [[24, 29], [56, 64]]
+    frames = _frames(whip.path)
+    sharpness = [float(cv2.Laplacian(f, cv2.CV_32F).var()) for f in frames]
+    assert sharpness[26] < 0.3 * sharpness[10]  # motion-blurred during the whip
+    assert json.loads(Path(whip.path).with_suffix(".json").read_text())["whip_spans"] == [[24, 29], [56, 64]]

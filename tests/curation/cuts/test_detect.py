@@ -18,7 +18,7 @@ import pytest
 from curation.config import load_config
 from curation.cuts import detect_cuts, detect_cuts_with
 from curation.cuts.eval import TOL, TOL_GRADUAL, score_cuts
-from curation.synthetic import GroundTruth, cut_specs, write_video
+from curation.synthetic import GroundTruth, cut_specs, hard_negative_specs, write_video
 
 
 def match(found: list[int], truth: list[int], gradual: Sequence[int] = ()) -> tuple[float, float]:
@@ -43,6 +43,13 @@ def all_videos(
     demo_by_name: dict[str, GroundTruth], cut_suite: dict[str, GroundTruth]
 ) -> dict[str, GroundTruth]:
     return {**demo_by_name, **cut_suite}
+
+
+@pytest.fixture(scope="module")
+def hard_negatives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroundTruth]:
+    """Objects sweeping past the lens, whip pans, flashes during a fast pan: no cut in any."""
+    out = tmp_path_factory.mktemp("hard_negatives")
+    return {name: write_video(spec, out / f"{name}.mp4") for name, spec in hard_negative_specs().items()}
 
 
 def test_cut_suite_ground_truth(cut_suite: dict[str, GroundTruth]) -> None:
@@ -81,7 +88,7 @@ def test_flashes_are_not_cuts_but_become_cuts_without_the_flash_check(
 ) -> None:
     truth = cut_suite["flashes"]
     assert truth.flash_frames
-    config = load_config(overrides={"cuts": {"flash_frames": 0}}).cuts
+    config = load_config(overrides={"cuts": {"flash_frames": 0, "revert_frames": 0}}).cuts
     found = detect_cuts_with(truth.path, config)
     assert any(abs(f - flash) <= TOL for f in found for flash in truth.flash_frames), found
     assert detect_cuts(truth.path) == truth.cuts
@@ -133,3 +140,27 @@ def test_learned_mode_finds_dissolves(cut_suite: dict[str, GroundTruth]) -> None
 def test_fused_mode_keeps_hard_cuts_exact(bikes: Path, bikes_cuts: list[int]) -> None:
     config = load_config(overrides={"cuts": {"mode": "fused"}}).cuts
     assert detect_cuts_with(bikes, config) == bikes_cuts
+
+
+NO_GUARDS = {"flash_frames": 0, "revert_frames": 0, "whip_frames": 0}
+
+
+@pytest.mark.parametrize("name", sorted(hard_negative_specs()))
+def test_hard_negatives_fire_no_cut(name: str, hard_negatives: dict[str, GroundTruth]) -> None:
+    truth = hard_negatives[name]
+    assert truth.cuts == []
+    assert detect_cuts(truth.path) == [], name
+    # ... and they are hard: without the guards the cascade takes them for cuts.
+    assert detect_cuts_with(truth.path, load_config(overrides={"cuts": NO_GUARDS}).cuts), name
+
+
+@pytest.mark.parametrize(("guard", "names"), [
+    ({"revert_frames": 0}, {"sweep", "sweep_pan", "flash_burst"}),  # undone changes: the revert guard
+    ({"whip_frames": 0}, {"whip_pan", "whip_pan_vertical"}),  # motion bursts: the whip guard
+])
+def test_each_guard_is_the_one_that_rejects_its_hard_negatives(
+    guard: dict[str, int], names: set[str], hard_negatives: dict[str, GroundTruth],
+) -> None:
+    config = load_config(overrides={"cuts": guard}).cuts
+    fired = {name for name, truth in hard_negatives.items() if detect_cuts_with(truth.path, config)}
+    assert fired == names
