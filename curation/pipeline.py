@@ -89,7 +89,7 @@ def runner_for(config: CurationConfig, progress: bool = False) -> Runner:
 
 
 @contextmanager
-def _closed_after(runner: Runner | None) -> Iterator[None]:
+def closed_after(runner: Runner | None) -> Iterator[None]:
     """Close a runner ``curate`` made itself when it has ``close`` (a Ray runner stops the Ray it started)."""
     try:
         yield
@@ -140,7 +140,7 @@ def curate(
     scratch = config.ray.shared_dir if config.pipeline.runner == "ray" else ""
     with (
         tempfile.TemporaryDirectory(prefix="vidforge-curate-", dir=scratch or None) as tmp,
-        _closed_after(runner if own else None),
+        closed_after(runner if own else None),
     ):
         items = source_items(sources, Path(tmp) / "sources", source_settings(store))
         stages = build_stages(config, tmp, store, prefix)

@@ -1,4 +1,10 @@
-"""Curate raw videos into a published dataset version (emits the datasets asset)."""
+"""Curate raw videos into a published dataset version (emits the datasets asset).
+
+plan → shards → one mapped ``curate_shard`` task per shard (per-source stages, results left
+in the resume cache; a retried shard redoes nothing it finished) → ``curate``, the global
+step (restores every source from the cache, runs the dataset-wide filters, validates,
+publishes). See :mod:`curation.shards`.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ from vidforge.orchestration import DATASET_NAME_PATTERN, VERSION_PATTERN
         "version": Param("", type="string", pattern=VERSION_PATTERN,
                          description="Dataset version; empty: from the run id."),
         "profile": Param("", type="string", description="Curation profile YAML; empty: the default profile."),
+        "shard_size": Param(16, type="integer", minimum=1, maximum=10_000,
+                            description="Sources per mapped shard task."),
         "overrides": Param({}, type="object",
                            description='Curation settings on top of the profile, e.g. {"pipeline.runner": "ray"}.'),
     },
@@ -43,6 +51,19 @@ def vidforge_curate() -> None:
 
         return plan_curation(context["params"], context["run_id"])
 
+    @task
+    def shards(plan: dict[str, Any], **context: Any) -> list[list[str]]:
+        from curation.api import plan_shards_task
+
+        return plan_shards_task(plan["sources"], int(context["params"]["shard_size"]))
+
+    @task(execution_timeout=timedelta(hours=6), max_active_tis_per_dag=8)
+    def curate_shard(shard: list[str], plan: dict[str, Any]) -> dict[str, Any]:
+        from curation.api import curate_shard_task
+
+        return curate_shard_task(shard, plan["dataset"], plan["version"], profile=plan["profile"],
+                                 overrides=plan["overrides"])
+
     @task(outlets=[DATASETS], execution_timeout=timedelta(hours=12))
     def curate(plan: dict[str, Any], **context: Any) -> dict[str, Any]:
         from curation.api import curate_task
@@ -52,7 +73,8 @@ def vidforge_curate() -> None:
         context["outlet_events"][DATASETS].extra = {"dataset": plan["dataset"], "version": plan["version"]}
         return summary
 
-    curate(plan())
+    planned = plan()
+    curate_shard.partial(plan=planned).expand(shard=shards(planned)) >> curate(planned)
 
 
 vidforge_curate()

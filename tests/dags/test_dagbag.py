@@ -13,7 +13,7 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
-    "vidforge_curate": {"plan", "curate"},
+    "vidforge_curate": {"plan", "shards", "curate_shard", "curate"},
     "vidforge_train": {"resolve", "publish"} | {f"{stage}.{step}" for stage in ("stage1_image", "stage2_video",
                                                 "stage3_finetune") for step in ("route", "pod", "run", "result")},
     "vidforge_evalset": {"build"},
