@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluation.cli:evaluate", "Evaluate a trained run, gate it, write the report."),
     "registry": ("services.registry.cli:app", "Model registry: versions, aliases, approvals, audit."),
     "serve": ("services.serving.cli:serve_command", "Start the generation service."),
+    "serving": ("services.serving.cli:app", "Generation service: job database, API tokens, cleanup."),
 }
 
 
