@@ -26,6 +26,7 @@ app = typer.Typer(help="Generation service: job database, API tokens, cleanup.",
 token_app = typer.Typer(help="Scoped API tokens of the generation service.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 CLI_ACTOR = "cli (database access)"
+DEFAULT_SCOPES = "jobs:submit,jobs:read"
 
 
 def serve(settings: Settings) -> None:
@@ -79,7 +80,7 @@ def upgrade() -> None:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="the caller's name (jobs are owned by it)")],
-    scopes: Annotated[str, typer.Option(help="comma-separated: jobs:submit, jobs:read, admin")] = "jobs:submit,jobs:read",
+    scopes: Annotated[str, typer.Option(help="comma-separated: jobs:submit, jobs:read, admin")] = DEFAULT_SCOPES,
 ) -> None:
     """Create a token and print it once on stdout."""
     with _store() as store:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from services.serving.jobs import JobQueue, JobState, run_generation
 
 from services.serving.errors import JobFinishedError, JobNotFinishedError, JobNotFoundError, QueueFullError
 from services.serving.generate import GenerationParams
-from services.serving.jobs import JobQueue, JobState, run_generation
 from services.serving.metrics import ServingMetrics
 
 if TYPE_CHECKING:
