@@ -23,7 +23,8 @@ FAMILIES = {
     "vidforge_serving_workers": "gauge", "vidforge_serving_jobs_requeued": "counter",
     "vidforge_serving_results_deleted": "counter", "vidforge_serving_model_loads": "counter",
     "vidforge_serving_model_load_failures": "counter", "vidforge_serving_model_load_duration_seconds": "histogram",
-    "vidforge_serving_model_version": "gauge", "vidforge_serving_model_info": "gauge", "vidforge_serving_ready": "gauge",
+    "vidforge_serving_model_version": "gauge", "vidforge_serving_model_info": "gauge",
+    "vidforge_serving_ready": "gauge",
 }
 
 
