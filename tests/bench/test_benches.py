@@ -40,3 +40,12 @@ def test_curation_bench_once_and_each_agree() -> None:
 def test_train_bench_compares_with_the_bare_loop() -> None:
     result = _run("train.py", "--steps", "2", "--rounds", "1", "--warmup", "1")
     assert float(result["sps_vidforge"]) > 0 and float(result["sps_bare"]) > 0 and float(result["ratio"]) > 0
+
+
+@pytest.mark.slow
+def test_serving_bench_compares_the_service_with_the_direct_call() -> None:
+    result = _run("serving.py", "--repeats", "1", "--steps", "2", "--frames", "2", "--load-jobs", "2",
+                  "--concurrency", "2")
+    assert result["identical"] == "true"  # the service produced the frames the direct call did
+    assert float(result["overhead"]) > 0 and float(result["jobs_per_s"]) > 0
+    assert float(result["p95_s"]) >= float(result["p50_s"]) > 0
