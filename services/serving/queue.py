@@ -15,21 +15,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from services.registry.models import utcnow
 from services.serving.entities import ClaimedJob, Job, JobState, ModelStamp
 from services.serving.models import JobInputRow, JobRow
 
 T = TypeVar("T")
 WORKER_LOST = "worker_lost"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class QueueMixin:
             done = s.execute(
                 update(JobRow).where(JobRow.id == job_id, JobRow.state == "queued").values(
                     state="running", claim_token=token, replica_id=replica_id, started_at=started_at,
-                    lease_expires_at=_now() + timedelta(seconds=lease_s), attempts=JobRow.attempts + 1, step=0,
+                    lease_expires_at=utcnow() + timedelta(seconds=lease_s), attempts=JobRow.attempts + 1, step=0,
                     model_name=model.name, model_version=model.version, model_sha256=model.sha256,
                 )
             )
@@ -101,7 +98,7 @@ class QueueMixin:
         """
 
         def op(s: Session) -> bool | None:
-            values: dict[str, Any] = {"step": step, "lease_expires_at": _now() + timedelta(seconds=lease_s)}
+            values: dict[str, Any] = {"step": step, "lease_expires_at": utcnow() + timedelta(seconds=lease_s)}
             if params is not None:
                 values["params"] = dict(params)
             done = s.execute(update(JobRow).where(
@@ -119,7 +116,7 @@ class QueueMixin:
             return set(), set()
 
         def op(s: Session) -> tuple[set[str], set[str]]:
-            until = _now() + timedelta(seconds=lease_s)
+            until = utcnow() + timedelta(seconds=lease_s)
             lost = set()
             for job_id, token in claims.items():
                 done = s.execute(update(JobRow).where(
@@ -142,7 +139,7 @@ class QueueMixin:
             ).values(
                 state=outcome.state.value, error_code=outcome.error_code, error=outcome.error[:4000],
                 retryable=outcome.retryable, video_key=outcome.video_key, frames_key=outcome.frames_key,
-                expires_at=outcome.expires_at, finished_at=_now(), lease_expires_at=None, claim_token="",
+                expires_at=outcome.expires_at, finished_at=utcnow(), lease_expires_at=None, claim_token="",
             ))
             if done.rowcount != 1:
                 return None
@@ -182,7 +179,7 @@ class QueueMixin:
         """
 
         def op(s: Session) -> Recovery:
-            now = _now()
+            now = utcnow()
             query = select(JobRow).where(JobRow.state == "running")
             if replica_id is not None:
                 query = query.where(JobRow.replica_id == replica_id)
@@ -215,7 +212,7 @@ class QueueMixin:
     def expired_results(self, limit: int = 100) -> list[Job]:
         """Succeeded jobs past ``expires_at`` whose results were not deleted yet (oldest first)."""
         def op(s: Session) -> list[Job]:
-            query = (select(JobRow).where(JobRow.state == "succeeded", JobRow.expires_at < _now(),
+            query = (select(JobRow).where(JobRow.state == "succeeded", JobRow.expires_at < utcnow(),
                                           JobRow.results_deleted_at.is_(None))
                      .order_by(JobRow.expires_at).limit(limit))
             return [r.to_entity() for r in s.scalars(query)]
@@ -227,7 +224,7 @@ class QueueMixin:
         """Record that the results of ``job_ids`` are gone (their downloads answer 410)."""
         if job_ids:
             self._run(lambda s: s.execute(update(JobRow).where(JobRow.id.in_(job_ids)).values(
-                results_deleted_at=_now())), write=True)
+                results_deleted_at=utcnow())), write=True)
 
     def live_result_ids(self, job_ids: list[str]) -> set[str]:
         """Those of ``job_ids`` whose results must be kept: queued/running (being written) or succeeded, not expired."""

@@ -17,7 +17,7 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.registry.db import normalise_url, writer
+from services.registry.models import utcnow
 from services.serving import db
 from services.serving.entities import FINAL_STATES, Job, JobState
 from services.serving.errors import (
@@ -48,11 +49,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MAX_PAGE = 100
 _SUBMIT_LOCK = 0x7669_6466_6A6F_6273  # "vidfjobs": advisory-lock key of submissions on PostgreSQL
-
-
-def utcnow() -> datetime:
-    """The current time, UTC-aware."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

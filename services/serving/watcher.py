@@ -103,6 +103,7 @@ class ModelWatcher:
         self.devices = devices or worker_devices(settings.serving.device, settings.serving.workers)
         self.cache = ArtifactCache(Path(settings.serving.cache_dir) / self.name, settings)
         self._factory = source_factory or (lambda: RegistryClient.from_settings(settings))
+        self._owns_source = source_factory is None
         self._source: AliasSource | None = None
         self._current: LoadedModel | None = None
         self._target: AliasTarget | None = None
@@ -265,6 +266,8 @@ class ModelWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._owns_source and isinstance(self._source, RegistryClient):
+            self._source.close()
 
     def _loop(self) -> None:
         interval = float(self.settings.serving.poll_interval_s)
