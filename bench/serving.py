@@ -4,9 +4,13 @@ One tiny SVD pipeline (``configs/model/tiny.yaml``, seed 0) is saved as model
 version 1 in a temporary registry (SQLite) served over loopback HTTP; the
 generation service runs as its own process (``services.serving.main.run``,
 one worker, ``--threads`` torch threads) and reads the registry's API. The
-direct side loads the same directory in this process with the same thread count
-and calls what a worker calls: ``generate_frames`` on the image the service
-would feed (the upload resized to the job's resolution) and ``encode_mp4``.
+direct side is a second process of the same kind without the service: it loads
+the same directory with the same thread count and, when told, calls what a
+worker calls — ``generate_frames`` on the image the service would feed (the
+upload resized to the job's resolution) and ``encode_mp4`` — timing the call in
+its own process. Both sides thus run in a fresh process holding one model; only
+the service machinery (HTTP, upload checks, database, claim, progress writes,
+object store, download) differs.
 
 A service job is timed from the start of ``POST /v1/jobs`` to the last byte of
 ``GET /v1/jobs/{id}/video`` (status long-polled with ``wait``). The two sides
@@ -39,15 +43,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx
 import numpy as np
-import torch
 import uvicorn
 
 from services.registry.api import create_app as registry_app
 from services.registry.store import RegistryPolicy, RegistryStore
-from services.serving.generate import GenerationParams, encode_mp4, generate_frames
-from services.serving.images import ImageBounds, decode_png, prepare
+from services.serving.generate import GenerationParams
+from services.serving.images import ImageBounds, prepare
 from services.serving.store import JobStore
-from training.model import build_pipeline, load_model_config, load_pipeline, save_pipeline
+from training.model import build_pipeline, load_model_config, save_pipeline
 from vidforge.digest import sha256_tree
 from vidforge.identity import Principal, Role
 from vidforge.settings import get_settings
@@ -135,12 +138,47 @@ def service_job(client: httpx.Client, image: bytes, fields: dict[str, str]) -> t
     return time.perf_counter() - started, video
 
 
-def direct_job(pipe: Any, image: Any, params: GenerationParams, out: Path) -> tuple[float, bytes]:
-    """Seconds of ``generate_frames`` + ``encode_mp4`` in this process, and the mp4."""
+_DIRECT = """
+import json, sys, time
+import torch
+from services.serving.generate import GenerationParams, encode_mp4, generate_frames
+from services.serving.images import decode_png
+from training.model import load_pipeline
+path, threads, params, image = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+torch.set_num_threads(threads)
+pipe = load_pipeline(path)
+pipe.set_progress_bar_config(disable=True)
+params = GenerationParams.from_dict(params)
+picture = decode_png(open(image, "rb").read())
+print("ready", flush=True)
+for line in sys.stdin:
     started = time.perf_counter()
-    frames = generate_frames(pipe, image, params)
-    encode_mp4(frames, params.fps, out)
-    return time.perf_counter() - started, out.read_bytes()
+    frames = generate_frames(pipe, picture, params)
+    encode_mp4(frames, params.fps, line.strip())
+    print(time.perf_counter() - started, flush=True)
+"""
+
+
+class DirectSide:
+    """``generate_frames`` + ``encode_mp4`` in a process of their own, timed there."""
+
+    def __init__(self, model_dir: Path, params: GenerationParams, image_png: Path, threads: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _DIRECT, str(model_dir), str(threads), json.dumps(params.to_dict()),
+             str(image_png)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+
+    def job(self, out: Path) -> tuple[float, bytes]:
+        """Seconds of one generation + encoding, and the mp4."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{out}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline()), out.read_bytes()
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -187,7 +225,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load-jobs", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=3)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     root = Path(tempfile.mkdtemp(prefix="vidforge-bench-serving-"))
     artifacts = LocalStore(root / "artifacts")
     path = save_pipeline(build_pipeline(load_model_config("tiny"), seed=0), artifacts.local_path("tiny/v1"))
@@ -209,20 +246,21 @@ def main(argv: list[str] | None = None) -> None:
         params = GenerationParams(height=args.size, width=args.size, num_frames=args.frames,
                                   num_inference_steps=args.steps, fps=7, motion_bucket_id=127, noise_aug_strength=0.02,
                                   min_guidance_scale=1.0, max_guidance_scale=3.0, seed=7)
-        image = decode_png(prepare(upload, ImageBounds(1 << 24, 8, 1 << 24), (args.size, args.size)))
-        pipe = load_pipeline(path)
-        pipe.set_progress_bar_config(disable=True)
+        fed = root / "fed.png"  # what the service feeds the pipeline: the upload resized to the job's size
+        fed.write_bytes(prepare(upload, ImageBounds(1 << 24, 8, 1 << 24), (args.size, args.size)))
+        direct = DirectSide(path, params, fed, args.threads)
         times: dict[str, list[float]] = {"service": [], "direct": []}
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
             _, svc_mp4 = service_job(client, upload, fields)  # warm-up, untimed
-            _, dir_mp4 = direct_job(pipe, image, params, root / "direct.mp4")
+            _, dir_mp4 = direct.job(root / "direct.mp4")
             identical = bool(np.array_equal(decode(svc_mp4), decode(dir_mp4)))
             for r in range(args.repeats):
                 for side in ("service", "direct"):
                     seconds = (service_job(client, upload, fields) if side == "service"
-                               else direct_job(pipe, image, params, root / "direct.mp4"))[0]
+                               else direct.job(root / "direct.mp4"))[0]
                     times[side].append(seconds)
                     print(f"round {r + 1} {side:8s} {seconds:7.3f} s", flush=True)
+        direct.close()
         med = {side: statistics.median(v) for side, v in times.items()}
         overhead = med["service"] / med["direct"]
         print(f"median service {med['service']:.3f} s, direct {med['direct']:.3f} s, overhead {overhead:.3f} "

@@ -26,6 +26,7 @@ from services.serving.registry_client import AliasSource
 from services.serving.results import ResultStore
 from services.serving.routes import admin, health, jobs, models, results
 from services.serving.store import JobStore
+from services.serving.waiters import JobWaiters
 from services.serving.watcher import ModelWatcher
 from services.serving.worker import Runner, WorkerConfig, WorkerPool
 from vidforge.settings import Settings
@@ -51,14 +52,15 @@ def build_state(
     result_store = ResultStore(open_store(settings.store), s.results_prefix)
     watcher = ModelWatcher(settings, metrics, source_factory=source_factory, devices=devices)
     config = WorkerConfig.from_settings(settings, replica_name(settings), len(watcher.devices))
-    pool = WorkerPool(store, result_store, watcher, metrics, config, runner)
+    waiters = JobWaiters()
+    pool = WorkerPool(store, result_store, watcher, metrics, config, runner, on_end=waiters.notify)
     maintenance = Maintenance(store, result_store, metrics, interval_s=s.cleanup_interval_s,
                               max_attempts=s.max_attempts)
     metrics.bind(queue_depth=store.depth, running=lambda: pool.running, workers=config.workers,
                  capacity=s.max_queue)
     return ServingState(
         settings=settings, metrics=metrics, store=store, results=result_store, watcher=watcher, workers=pool,
-        maintenance=maintenance, request_limiter=RateLimiter(s.request_rate_per_min, s.request_burst),
+        maintenance=maintenance, waiters=waiters, request_limiter=RateLimiter(s.request_rate_per_min, s.request_burst),
         submit_limiter=RateLimiter(s.submit_rate_per_min, s.submit_burst),
     )
 

@@ -22,6 +22,7 @@ from services.serving.params import Limits
 from services.serving.ratelimit import RateLimiter
 from services.serving.results import ResultStore
 from services.serving.store import JobStore
+from services.serving.waiters import JobWaiters
 from services.serving.watcher import ModelWatcher
 from services.serving.worker import WorkerPool
 from vidforge.identity import Principal, Scope, bearer_token
@@ -39,6 +40,7 @@ class ServingState:
     watcher: ModelWatcher
     workers: WorkerPool
     maintenance: Maintenance
+    waiters: JobWaiters
     request_limiter: RateLimiter
     submit_limiter: RateLimiter
 

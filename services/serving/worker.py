@@ -110,13 +110,16 @@ class WorkerPool:
         metrics: job outcomes, durations, queue wait.
         config: see :class:`WorkerConfig`.
         runner: the generation function (default :func:`services.serving.generate.generate_frames`).
+        on_end: called with a job's id when a run on this replica ended (wakes long-polls).
     """
 
     def __init__(self, store: JobStore, results: ResultStore, models: ModelSource, metrics: ServingMetrics,
-                 config: WorkerConfig, runner: Runner = generate_frames) -> None:
+                 config: WorkerConfig, runner: Runner = generate_frames,
+                 on_end: Callable[[str], None] | None = None) -> None:
         self.store, self.results, self.models, self.metrics = store, results, models, metrics
         self.config = config
         self.runner = runner
+        self.on_end = on_end
         self._running: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._cv = threading.Condition()
@@ -190,6 +193,8 @@ class WorkerPool:
         if outcome.state == JobState.SUCCEEDED:
             self._avg_run_s = elapsed if self._avg_run_s is None else 0.7 * self._avg_run_s + 0.3 * elapsed
         done = self.store.finish(job.job_id, run.token, outcome)
+        if self.on_end is not None:
+            self.on_end(job.job_id)
         _log().info("job finished", job_id=job.job_id, state=outcome.state.value, code=outcome.error_code,
                     model_version=model.info.version, run_s=round(elapsed, 3))
         return done

@@ -7,7 +7,6 @@ answers 404, like an unknown one).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated
 
@@ -34,7 +33,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorPublic} for code in (401, 403, 404, 409, 413, 422, 429, 503)
 }
 MAX_WAIT_S = 30.0
-_POLL_S = 0.1
 IdempotencyKey = Annotated[
     str | None,
     Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
@@ -126,7 +124,7 @@ async def get_job(
         job = await run_in_threadpool(state.store.get, job_id, who.name)
         if job.state in FINAL_STATES or time.monotonic() >= deadline:
             return JobPublic.from_job(job)
-        await asyncio.sleep(min(_POLL_S, max(0.0, deadline - time.monotonic())))
+        await state.waiters.wait(job_id, deadline - time.monotonic())
 
 
 @router.delete("/{job_id}", status_code=202, response_model=JobPublic, responses=_ERRORS)
