@@ -7,6 +7,7 @@ answers 404, like an unknown one).
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Annotated
 
@@ -120,11 +121,12 @@ async def get_job(
 ) -> JobPublic:
     """Status, progress, parameters, timings and the model (name, version, sha256) of one of your jobs."""
     deadline = time.monotonic() + wait
-    while True:
+    for round_no in itertools.count():
         job = await run_in_threadpool(state.store.get, job_id, who.name)
         if job.state in FINAL_STATES or time.monotonic() >= deadline:
             return JobPublic.from_job(job)
-        await state.waiters.wait(job_id, deadline - time.monotonic())
+        await state.waiters.wait(job_id, deadline - time.monotonic(), round_no)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @router.delete("/{job_id}", status_code=202, response_model=JobPublic, responses=_ERRORS)

@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from services.serving.waiters import FALLBACK_S, JobWaiters
+from services.serving.waiters import FALLBACK_MAX_S, FALLBACK_S, JobWaiters, fallback_s
 
 
 def test_notify_from_a_thread_wakes_the_waiter_at_once() -> None:
@@ -32,3 +32,7 @@ def test_waits_are_capped_by_the_fallback() -> None:
         return time.perf_counter() - started
 
     assert FALLBACK_S <= asyncio.run(scenario()) < FALLBACK_S + 0.2
+
+
+def test_fallback_waits_grow_to_their_cap() -> None:
+    assert [fallback_s(i) for i in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0] and fallback_s(100) == FALLBACK_MAX_S
