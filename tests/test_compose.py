@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW = {"airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
-ONE_SHOT = {"minio-init", "registry-migrate", "airflow-init"}
+ONE_SHOT = {"minio-init", "registry-migrate", "serving-migrate", "airflow-init"}
 
 
 def _compose() -> str:
@@ -93,9 +93,9 @@ def test_prometheus_and_grafana_use_files_shipped_in_the_repo(project: dict[str,
     mounts = [v["source"] for n in ("prometheus", "grafana") for v in project["services"][n]["volumes"]
               if v["type"] == "bind"]
     assert mounts and all(Path(m).exists() for m in mounts)
-    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    scrape = yaml.safe_load((ROOT / "monitoring" / "prometheus" / "prometheus.yml").read_text())
     targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
     assert "serving:8600" in targets
-    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "vidforge-serving.json").read_text())
+    dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "vidforge-serving.json").read_text())
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
     assert "vidforge_serving_queue_depth" in exprs

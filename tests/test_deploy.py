@@ -100,3 +100,85 @@ def test_dockerfile_builds_cpu_and_cuda_as_non_root_from_the_shared_constraints(
     from importlib.metadata import version
 
     assert version("apache-airflow") == pins["apache-airflow"]
+
+
+MONITORING = ROOT / "monitoring"
+
+
+def _exported_series() -> set[str]:
+    """Every series name the generation service can export (with the suffixes Prometheus adds)."""
+    from services.serving.metrics import ServingMetrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",), "info": ("_info",)}
+    return {m.name + s for m in ServingMetrics().registry.collect() for s in suffixes[m.type]}
+
+
+def _series_in(expr: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"\bvidforge_serving_[a-z0-9_]+", expr))
+
+
+def test_grafana_dashboard_queries_only_exported_series() -> None:
+    import json
+
+    dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "vidforge-serving.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = set().union(*(_series_in(e) for e in exprs))
+    assert used and used <= _exported_series(), used - _exported_series()
+    for needed in ("vidforge_serving_generation_duration_seconds_bucket", "vidforge_serving_queue_wait_seconds_bucket",
+                   "vidforge_serving_queue_depth", "vidforge_serving_running_jobs", "vidforge_serving_jobs_total",
+                   "vidforge_serving_model_info", "vidforge_serving_model_load_failures_total",
+                   "vidforge_serving_http_requests_total"):
+        assert needed in used, needed
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids)) and dashboard["uid"] == "vidforge-serving"
+    provisioning = MONITORING / "grafana" / "provisioning"
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    uid = datasource["datasources"][0]["uid"]
+    assert all(p["datasource"]["uid"] == uid for p in dashboard["panels"])
+
+
+def test_alert_rules_cover_readiness_errors_and_saturation() -> None:
+    rules = yaml.safe_load((MONITORING / "prometheus" / "alerts.yml").read_text())["groups"][0]["rules"]
+    by_name = {r["alert"]: r for r in rules}
+    assert {"VidforgeServingNoReadyReplica", "VidforgeServingJobErrorRate", "VidforgeServingQueueSaturated"} <= set(
+        by_name)
+    for rule in rules:
+        assert _series_in(rule["expr"]) <= _exported_series(), rule["alert"]
+        assert rule["labels"]["severity"] in ("critical", "warning") and rule["annotations"]["summary"]
+        assert rule["expr"].count("(") == rule["expr"].count(")")
+    assert "absent(vidforge_serving_ready)" in by_name["VidforgeServingNoReadyReplica"]["expr"]
+
+
+def test_compose_provisions_prometheus_and_grafana() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    prom = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
+    assert prom["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert "./monitoring/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    target = prom["scrape_configs"][0]["static_configs"][0]["targets"][0]
+    assert target.split(":")[0] == "serving" and f"{target.split(':')[1]}:" in services["serving"]["ports"][0]
+    mounts = services["grafana"]["volumes"]
+    assert "./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro" in mounts
+    provider = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "dashboards" / "vidforge.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert services["serving-migrate"]["command"] == ["serving", "upgrade"]
+
+
+def test_serving_deployment_is_a_valid_multi_replica_pod_spec() -> None:
+    import kubernetes_validate
+
+    deployment, service = _docs(K8S / "serving.yaml")
+    version = kubernetes_validate.latest_version()
+    kubernetes_validate.validate(deployment, version, strict=True)
+    spec = deployment["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["VIDFORGE_SERVING__REPLICA_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "VIDFORGE_REGISTRY__TOKEN" in env and deployment["spec"]["replicas"] >= 2
+    assert spec["initContainers"][0]["args"] == ["serving", "upgrade"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert service["spec"]["ports"][0]["port"] == 8600
+    settings = get_settings(ROOT / "k8s" / "base" / "settings.yaml")
+    assert settings.registry.url.startswith("http://vidforge-registry") and not settings.serving.db_auto_upgrade

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evalset": ("evaluation.cli:build_set", "Build a versioned evaluation set from held-out clips."),
     "registry": ("services.registry.cli:app", "Model registry: versions, aliases, approvals, audit."),
     "serve": ("services.serving.cli:serve_command", "Start the generation service."),
+    "serving": ("services.serving.cli:app", "Generation service: job database, API tokens, cleanup."),
 }
 
 

@@ -1,13 +1,17 @@
 """The demo's registry identities and its human approval, done the way a team does them.
 
-The demo creates (once, then reuses) three tokens with ``vidforge registry token
+The demo creates (once, then reuses) four tokens with ``vidforge registry token
 create``: ``demo-admin`` (the first admin, bootstrapped from database access),
 ``demo-pipeline`` (the identity the DAG tasks act as; the approver role lets it
-move ``production`` once someone else approved) and ``demo-reviewer`` (the
-stakeholder). They are kept in ``<home>/demo-tokens.json`` (mode 0600). While the
-evaluate/promote DAG waits for an approval, the reviewer approves the candidate
-over the registry's HTTP API, as a person would on its pages, and then answers the
-DAG's human-in-the-loop step (recorded in the registry's audit as an Airflow review).
+move ``production`` once someone else approved), ``demo-reviewer`` (the
+stakeholder) and ``demo-serving`` (a viewer: the generation service resolves the
+production alias over the registry API with it); and one serving token with
+``vidforge serving token create``: ``demo-client`` (jobs:submit, jobs:read), the
+downstream caller of the job API. They are kept in ``<home>/demo-tokens.json``
+(mode 0600). While the evaluate/promote DAG waits for an approval, the reviewer
+approves the candidate over the registry's HTTP API, as a person would on its pages,
+and then answers the DAG's human-in-the-loop step (recorded in the registry's audit as an
+Airflow review).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +30,18 @@ if TYPE_CHECKING:
 
     from vidforge.demo_steps import DemoContext
 
-ROLES = {"demo-pipeline": "approver", "demo-reviewer": "approver"}
+ROLES = {"demo-pipeline": "approver", "demo-reviewer": "approver", "demo-serving": "viewer"}
+SERVING_CLIENT = "demo-client"
 
 
-def _registry_cli(ctx: DemoContext, args: list[str], token: str = "") -> str:
+def _registry_cli(ctx: DemoContext, args: list[str], token: str = "", group: str = "registry") -> str:
     from vidforge.demo_steps import _bin
 
     env = {**ctx.env, "VIDFORGE_REGISTRY__TOKEN": token}
-    done = subprocess.run([_bin("vidforge"), "registry", *args], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([_bin("vidforge"), group, *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"vidforge registry {' '.join(args[:2])} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+        raise RuntimeError(f"vidforge {group} {' '.join(args[:2])} failed: {done.stderr.strip()}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
 def ensure_identities(ctx: DemoContext, console: Console) -> dict[str, str]:
@@ -48,12 +55,37 @@ def ensure_identities(ctx: DemoContext, console: Console) -> dict[str, str]:
         if name not in tokens:
             tokens[name] = _registry_cli(ctx, ["token", "create", "--name", name, "--role", role],
                                          tokens["demo-admin"])
+    if SERVING_CLIENT not in tokens:
+        tokens[SERVING_CLIENT] = _registry_cli(
+            ctx, ["token", "create", "--name", SERVING_CLIENT, "--scopes", "jobs:submit,jobs:read"], group="serving")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(tokens, indent=2))
     os.chmod(path, 0o600)
     ctx.env["VIDFORGE_REGISTRY__TOKEN"] = tokens["demo-pipeline"]
-    console.print(f"  registry identities: demo-pipeline (approver), demo-reviewer (approver); tokens in {path}")
+    console.print(f"  registry identities: demo-pipeline (approver), demo-reviewer (approver), demo-serving (viewer); "
+                  f"serving caller: {SERVING_CLIENT}; tokens in {path}")
     return tokens
+
+
+@contextmanager
+def registry_server(ctx: DemoContext, log_name: str) -> Iterator[str]:
+    """``vidforge registry serve`` on a free loopback port for the block; yields its base URL."""
+    import httpx
+
+    from vidforge.demo_steps import _bin, _free_port, _wait
+
+    port = _free_port()
+    log = (ctx.out_dir / "logs" / log_name).open("w")
+    server = subprocess.Popen([_bin("vidforge"), "registry", "serve", "--port", str(port)], env=ctx.env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, 60, server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 def approve_as_reviewer(ctx: DemoContext, console: Console, dag: subprocess.Popen[bytes], reviewer: str,
@@ -65,16 +97,9 @@ def approve_as_reviewer(ctx: DemoContext, console: Console, dag: subprocess.Pope
     """
     import httpx
 
-    from vidforge.demo_steps import _bin, _free_port, _wait
-
-    port = _free_port()
-    log = (ctx.out_dir / "logs" / "registry.log").open("w")
-    server = subprocess.Popen([_bin("vidforge"), "registry", "serve", "--port", str(port)], env=ctx.env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {reviewer}"}
+    headers = {"Authorization": f"Bearer {reviewer}"}
     model = ctx.settings.registry.model_name
-    try:
-        _wait(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, 60, server)
+    with registry_server(ctx, "registry.log") as base:
         found: dict[str, Any] = {}
 
         def registered() -> bool:
@@ -99,10 +124,6 @@ def approve_as_reviewer(ctx: DemoContext, console: Console, dag: subprocess.Pope
         answer_approval_step(ctx, dag, "Approve", "demo-reviewer")
         console.print("  [green]✓[/green] the DAG's approval step answered 'Approve' as demo-reviewer")
         return dict(r.json())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def answer_approval_step(ctx: DemoContext, dag: subprocess.Popen[bytes], option: str, user: str,

@@ -135,42 +135,55 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def step_serve(ctx: DemoContext, console: Console, image_png: bytes, keep: bool) -> dict[str, Any]:
-    """Start ``vidforge serve``, wait until ready, submit one job, save the mp4."""
+def step_serve(ctx: DemoContext, console: Console, image_png: bytes, keep: bool,
+               tokens: dict[str, str]) -> dict[str, Any]:
+    """Start ``vidforge serve`` (reading the registry over its API), wait until ready, run one job, save the mp4.
+
+    The service resolves ``production`` as ``demo-serving`` (a registry viewer) and the
+    job is submitted as ``demo-client`` (a serving token with jobs:submit and jobs:read).
+    """
     import httpx
 
+    from vidforge.demo_registry import SERVING_CLIENT, registry_server
+
     port = _free_port()
-    log = (ctx.out_dir / "logs" / "serving.log").open("w")
-    proc = subprocess.Popen(
-        [_bin("vidforge"), "--set", f"serving.port={port}", "--set", "serving.poll_interval_s=2", "serve"],
-        env=ctx.env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with console.status("serving: waiting for the production model …"):
-            _wait(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 180, proc)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            r = client.post("/v1/jobs", files={"image": ("frame.png", image_png, "image/png")},
-                            data={"num_frames": "8", "num_inference_steps": "8", "seed": "7", "fps": "8"})
-            r.raise_for_status()
-            job = r.json()
-            with console.status(f"serving: job {job['job_id']} …"):
-                _wait(lambda: client.get(f"/v1/jobs/{job['job_id']}").json()["status"]
-                      in ("succeeded", "failed", "cancelled"), 300, proc)
-            status = client.get(f"/v1/jobs/{job['job_id']}").json()
-            if status["status"] != "succeeded":
-                raise RuntimeError(f"generation job ended {status['status']}: {status.get('error')}")
-            video = ctx.out_dir / "served.mp4"
-            video.write_bytes(client.get(f"/v1/jobs/{job['job_id']}/video").content)
-        console.print(f"[green]✓[/green] served model v{status['model_version']} → {video}")
-        return {"served_video": str(video), "served_model_version": status["model_version"], "job": status}
-    finally:
-        if keep:
-            console.print(f"service left running at {base} (pid {proc.pid})")
-        else:
-            proc.terminate()
-            proc.wait(timeout=30)
-        log.close()
+    with registry_server(ctx, "registry-for-serving.log") as registry_url:
+        log = (ctx.out_dir / "logs" / "serving.log").open("w")
+        env = {**ctx.env, "VIDFORGE_REGISTRY__TOKEN": tokens["demo-serving"]}
+        proc = subprocess.Popen(
+            [_bin("vidforge"), "--set", f"serving.port={port}", "--set", "serving.poll_interval_s=2",
+             "--set", f"registry.url={registry_url}", "serve"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {tokens[SERVING_CLIENT]}"}
+        try:
+            with console.status("serving: waiting for the production model …"):
+                _wait(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 180, proc)
+            with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
+                r = client.post("/v1/jobs", files={"image": ("frame.png", image_png, "image/png")},
+                                data={"num_frames": "8", "num_inference_steps": "8", "seed": "7", "fps": "8"})
+                r.raise_for_status()
+                job = r.json()
+                with console.status(f"serving: job {job['job_id']} …"):
+                    _wait(lambda: client.get(f"/v1/jobs/{job['job_id']}", params={"wait": 10}).json()["status"]
+                          in ("succeeded", "failed", "cancelled"), 300, proc)
+                status = client.get(f"/v1/jobs/{job['job_id']}").json()
+                if status["status"] != "succeeded":
+                    raise RuntimeError(f"generation job ended {status['status']}: {status.get('error')}")
+                video = ctx.out_dir / "served.mp4"
+                video.write_bytes(client.get(status["results"]["video_url"]).content)
+            model = status["model"]
+            console.print(f"[green]✓[/green] served model v{model['version']} (sha256 {model['sha256'][:12]}…) "
+                          f"→ {video}")
+            return {"served_video": str(video), "served_model_version": model["version"], "job": status}
+        finally:
+            if keep:
+                console.print(f"service left running at {base} (pid {proc.pid}); registry stops with the demo")
+            else:
+                proc.terminate()
+                proc.wait(timeout=30)
+            log.close()
 
 
 def _wait(ready: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
@@ -218,7 +231,7 @@ def run_steps(ctx: DemoContext, console: Console, keep_serving: bool = False) ->
     step_evaluate_promote(ctx, console, tokens["demo-reviewer"])
     promotion = ctx.read_json(f"evaluations/{ctx.run_id}/promotion.json")
     stages = [ctx.read_json(f"runs/{ctx.run_id}/{s}/result.json") for s in promotion["stages"]]
-    served = step_serve(ctx, console, first_frame_png(ctx, str(ds.kept["uri"].iloc[0])), keep_serving)
+    served = step_serve(ctx, console, first_frame_png(ctx, str(ds.kept["uri"].iloc[0])), keep_serving, tokens)
     return {
         "dataset": ctx.dataset, "dataset_version": ctx.version, "inputs": ds.info.inputs,
         "clips_in": ds.info.clips_in, "clips_kept": ds.info.clips_kept,

@@ -14,6 +14,12 @@ operator   + register versions, edit tags, move unprotected aliases
 approver   + approve/reject versions, move protected aliases, roll back
 admin      + tokens, model settings, webhooks
 =========  ==============================================================
+
+Scopes name what a token may do in a service that is not role-ordered (the
+generation service): ``jobs:submit`` (submit and cancel its own jobs),
+``jobs:read`` (read its own jobs and their results) and ``admin`` (everything,
+including tokens). A service stores a token's scopes next to its digest; a
+principal carries them, and :meth:`Principal.allows` checks one.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
-from enum import IntEnum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
 
 TOKEN_PREFIX = "vf_"
 _TOKEN_BYTES = 32
@@ -53,16 +60,65 @@ class Role(IntEnum):
         return self.name.lower()
 
 
+class Scope(StrEnum):
+    """A right a scoped token holds; ``admin`` includes every other scope."""
+
+    JOBS_SUBMIT = "jobs:submit"
+    JOBS_READ = "jobs:read"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse_many(cls, value: str | Iterable[str]) -> frozenset[Scope]:
+        """Scopes from ``"jobs:submit,jobs:read"`` (or an iterable of names); at least one.
+
+        Raises:
+            ValueError: empty, or an unknown name (the message lists the choices).
+        """
+        names = value.split(",") if isinstance(value, str) else list(value)
+        parsed = set()
+        for name in (n.strip().lower() for n in names):
+            if not name:
+                continue
+            try:
+                parsed.add(cls(name))
+            except ValueError:
+                choices = ", ".join(s.value for s in cls)
+                raise ValueError(f"unknown scope {name!r}: choose from {choices}") from None
+        if not parsed:
+            raise ValueError("give at least one scope: " + ", ".join(s.value for s in cls))
+        return frozenset(parsed)
+
+    @staticmethod
+    def render(scopes: Iterable[Scope]) -> str:
+        """The stored form: sorted names joined by commas."""
+        return ",".join(sorted(s.value for s in scopes))
+
+
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated identity: the token's ``name`` and ``role``."""
+    """An authenticated identity: the token's ``name``, ``role`` and ``scopes``.
+
+    Registry tokens are role-ordered and carry no scopes; scoped tokens (the
+    generation service's) carry scopes and the lowest role, which grants them
+    nothing in the registry (whose tokens live in its own database anyway).
+    """
 
     name: str
     role: Role
+    scopes: frozenset[Scope] = field(default_factory=frozenset)
 
     def can(self, role: Role) -> bool:
         """Whether this principal holds ``role`` (or a higher one)."""
         return self.role >= role
+
+    def allows(self, scope: Scope) -> bool:
+        """Whether this principal holds ``scope`` (``admin`` holds them all)."""
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
+    @classmethod
+    def scoped(cls, name: str, scopes: Iterable[Scope]) -> Principal:
+        """A scoped principal (role viewer: see the class docstring)."""
+        return cls(name, Role.VIEWER, frozenset(scopes))
 
 
 def new_token() -> tuple[str, str]:

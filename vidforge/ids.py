@@ -13,6 +13,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{stamp}-{secrets.token_hex(3)}"
 
 
+def secret_id(prefix: str, nbytes: int = 16) -> str:
+    """``<prefix>-<2*nbytes hex>`` with ``8*nbytes`` random bits (default 128): unguessable, not sortable."""
+    if nbytes < 16:
+        raise ValueError(f"secret ids need >= 16 random bytes, got {nbytes}")
+    return f"{prefix}-{secrets.token_hex(nbytes)}"
+
+
 def content_id(*parts: str, length: int = 16) -> str:
     """A stable id derived from ``parts`` (sha256, hex, ``length`` chars)."""
     h = hashlib.sha256()

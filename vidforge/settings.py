@@ -69,26 +69,66 @@ class RegistrySettings(BaseModel):
 class ServingSettings(BaseModel):
     """The generation service (env ``VIDFORGE_SERVING__<FIELD>``, e.g. ``VIDFORGE_SERVING__MAX_QUEUE``).
 
-    ``webhook_secret`` is the HMAC-SHA256 key of ``POST /v1/admin/reload``; empty
-    (the default) disables the webhook (it answers 404). ``torch_threads`` is the
-    torch intra-op thread count set by ``services.serving.main.run`` (0: torch's
-    default).
+    Jobs live in the service's own database (``db_url``, default SQLite under
+    ``home``; PostgreSQL in production, possibly the registry's server with its
+    own tables) and their results in the object store under ``results_prefix``.
+    ``webhook_secret`` is the signing secret the registry showed when the
+    serving webhook was added (``X-Vidforge-Signature``); empty (the default)
+    disables ``POST /v1/admin/reload`` (404). ``torch_threads`` is the torch
+    intra-op thread count set by ``services.serving.main.run`` (0: torch's
+    default). Rate limits are per token and per replica (in memory); quotas
+    and the queue bound are global (counted in the database).
     """
 
     host: str = "127.0.0.1"
     port: int = 8080
     alias: str = "production"
-    poll_interval_s: float = 5.0
+    poll_interval_s: float = Field(5.0, gt=0, description="Seconds between polls of the registry alias.")
     cache_dir: str = ""
     device: str = "cpu"
-    max_frames: int = 32
-    max_steps: int = 50
-    webhook_secret: SecretStr = Field(default=SecretStr(""), description="Reload-webhook HMAC key; empty: disabled.")
-    max_queue: int = Field(16, ge=1, description="Queued jobs before submit answers 429.")
-    max_retained: int = Field(256, ge=1, description="Finished jobs (and their mp4s) kept.")
-    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest accepted image upload.")
-    max_side: int = Field(1024, ge=1, description="Largest request height/width in pixels.")
+    max_frames: int = Field(32, ge=2)
+    max_steps: int = Field(50, ge=1)
+    webhook_secret: SecretStr = Field(default=SecretStr(""), description="Registry webhook secret; empty: disabled.")
+    max_queue: int = Field(16, ge=1, description="Queued jobs (all replicas) before submit answers 429.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest accepted image file.")
+    max_request_bytes: int = Field(
+        0, ge=0, description="Largest request body, refused before it is read (0: max_upload_bytes + 1 MiB)."
+    )
+    max_side: int = Field(1024, ge=8, description="Largest request height/width in pixels.")
+    min_image_side: int = Field(
+        64, ge=1, description="Smallest input image side (raised to the model's latent factor when below it)."
+    )
+    max_image_pixels: int = Field(
+        0, ge=0, description="Largest input image in pixels, read from its header (0: 16x the model's resolution, "
+        "at least 1024x1024).",
+    )
     torch_threads: int = Field(0, ge=0, description="Torch intra-op threads (0: torch's default).")
+    db_url: str = Field("", description="The job database; empty: SQLite under home.")
+    db_auto_upgrade: bool = Field(True, description="Migrate the job database at start-up (off: refuse if behind).")
+    replica_id: str = Field("", description="Stable name of this replica (e.g. the pod name); empty: random.")
+    workers: int = Field(0, ge=0, description="Worker threads (0: one per GPU with a cuda device, else 1).")
+    job_deadline_s: float = Field(900.0, gt=0, description="A running job is stopped and failed after this long.")
+    lease_s: float = Field(30.0, gt=0, description="A running job whose replica did not renew it this long is lost.")
+    heartbeat_s: float = Field(5.0, gt=0, description="How often a replica renews its jobs' leases.")
+    max_attempts: int = Field(2, ge=1, description="Runs of a job whose worker was lost, before it fails retryable.")
+    claim_poll_s: float = Field(0.5, gt=0, description="Idle workers look for jobs (other replicas') this often.")
+    result_ttl_s: float = Field(86400.0, gt=0, description="Results are deleted this long after a job finished.")
+    results_prefix: str = Field("serving/jobs", description="Object-store prefix of job results.")
+    cleanup_interval_s: float = Field(60.0, gt=0, description="Period of result expiry and lost-job recovery.")
+    max_active_jobs_per_token: int = Field(4, ge=1, description="Queued + running jobs one token may have.")
+    submit_rate_per_min: float = Field(30.0, gt=0, description="Submissions per minute per token (and replica).")
+    submit_burst: int = Field(10, ge=1, description="Submissions a token may make at once.")
+    request_rate_per_min: float = Field(1200.0, gt=0, description="Authenticated requests per minute per token.")
+    request_burst: int = Field(200, ge=1, description="Authenticated requests a token may make at once.")
+    load_retry_base_s: float = Field(10.0, gt=0, description="First retry of a refused model version after this.")
+    load_retry_max_s: float = Field(600.0, gt=0, description="Longest wait between retries of a refused version.")
+    warmup: bool = Field(True, description="Run one tiny generation on a new model before it takes jobs.")
+    registry_timeout_s: float = Field(10.0, gt=0, description="Timeout of one registry HTTP request.")
+
+    @property
+    def request_limit(self) -> int:
+        """The effective request-body limit in bytes."""
+        return self.max_request_bytes or self.max_upload_bytes + 1024 * 1024
 
     @field_serializer("webhook_secret", when_used="json")
     def _drop_secret(self, _: SecretStr) -> str:
@@ -135,6 +175,8 @@ class Settings(BaseSettings):
             self.registry.db_url = f"sqlite:///{self.home / 'registry.db'}"
         if not self.serving.cache_dir:
             self.serving.cache_dir = str(self.home / "serving-cache")
+        if not self.serving.db_url:
+            self.serving.db_url = f"sqlite:///{self.home / 'serving.db'}"
         return self
 
     @classmethod

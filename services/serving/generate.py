@@ -1,15 +1,20 @@
-"""One image-to-video generation: run the SVD pipeline, encode the frames to mp4.
+"""One image-to-video generation: run the SVD pipeline, encode the frames to mp4 (and a PNG zip).
 
 Frames leave the pipeline as float RGB in [0, 1] (``output_type="np"``) and are
 written as H.264 / yuv420p, which needs even width and height — every accepted
-size is a multiple of 8, so that holds.
+size is a multiple of 8, so that holds. The mp4 carries the facts of the job
+(model name, version, sha256, job id, parameters) as container metadata
+(``vidforge_*`` keys, and all of them as JSON in ``comment``).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,9 +58,10 @@ class GenerationParams:
         """JSON-serialisable form."""
         return asdict(self)
 
-
-class GenerationCancelledError(Exception):
-    """Raised from the step callback to stop a running generation."""
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
+        """The params stored by :meth:`to_dict` (unknown keys are an error)."""
+        return cls(**data)
 
 
 def generate_frames(
@@ -71,7 +77,7 @@ def generate_frames(
         image: the conditioning RGB image (resized by the pipeline to ``height×width``).
         params: resolved parameters.
         on_step: called with the number of finished denoising steps after each
-            step; raise :class:`GenerationCancelledError` from it to stop.
+            step; an exception raised from it stops the generation and propagates.
 
     Returns:
         ``uint8`` array of shape ``(num_frames, height, width, 3)``.
@@ -104,8 +110,16 @@ def generate_frames(
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
 
-def encode_mp4(frames: np.ndarray, fps: int, dest: str | Path) -> Path:
-    """Write ``frames`` (``(T, H, W, 3)`` uint8 RGB, even H and W) as H.264 mp4.
+def mp4_metadata(facts: Mapping[str, Any]) -> dict[str, str]:
+    """Container tags for ``facts``: each as ``vidforge_<key>`` (JSON for non-strings), all in ``comment``."""
+    tags = {f"vidforge_{k}": v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in facts.items()}
+    return {**tags, "comment": json.dumps(dict(facts), sort_keys=True)}
+
+
+def encode_mp4(
+    frames: np.ndarray, fps: int, dest: str | Path, metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``frames`` (``(T, H, W, 3)`` uint8 RGB, even H and W) as H.264 mp4 with ``metadata`` tags.
 
     The file appears at ``dest`` atomically (temp file + rename).
 
@@ -123,7 +137,8 @@ def encode_mp4(frames: np.ndarray, fps: int, dest: str | Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.tmp.mp4")
     try:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
+        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "use_metadata_tags"}) as container:
+            container.metadata.update(dict(metadata or {}))
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.options = {"crf": "17", "preset": "medium"}
@@ -135,3 +150,17 @@ def encode_mp4(frames: np.ndarray, fps: int, dest: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def frames_zip(frames: np.ndarray, facts: Mapping[str, Any] | None = None) -> bytes:
+    """``frames`` (``(T, H, W, 3)`` uint8 RGB) as a zip of lossless PNGs ``frame_00000.png``... plus ``job.json``."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, frame in enumerate(frames):
+            png = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(frame)).save(png, format="PNG", compress_level=1)
+            zf.writestr(f"frame_{i:05d}.png", png.getvalue())
+        zf.writestr("job.json", json.dumps(dict(facts or {}), sort_keys=True, indent=2))
+    return buf.getvalue()

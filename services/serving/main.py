@@ -29,6 +29,6 @@ def run(settings: Settings) -> None:
     app = create_app(settings)
     get_logger(__name__).info(
         "serving starts", host=settings.serving.host, port=settings.serving.port,
-        model=settings.registry.model_name, alias=settings.serving.alias,
+        model=settings.registry.model_name, alias=settings.serving.alias, registry=settings.registry.url,
     )
     uvicorn.run(app, host=settings.serving.host, port=settings.serving.port, log_config=None)

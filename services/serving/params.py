@@ -6,21 +6,17 @@ failure names the offending value (``num_frames=40 is out of range 1..32``).
 
 from __future__ import annotations
 
-import io
 import math
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from itertools import pairwise
 from typing import Any
 
-from services.serving.errors import InvalidImageError, InvalidParameterError, PayloadTooLargeError
+from services.serving.errors import InvalidParameterError, UnknownParameterError
 from services.serving.generate import GenerationParams
 from vidforge.dataset import motion_bucket
 
-#: Image formats accepted as conditioning frames (PIL format names).
-IMAGE_FORMATS = ("PNG", "JPEG")
-#: Largest decoded image, in pixels (guards against decompression bombs).
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024
 SEED_MAX = 2**32 - 1
 #: Fewest frames per clip. At 1 frame the SVD pipeline's per-frame guidance
 #: ramp (linspace(min, max, 1) = [min]) disables classifier-free guidance after
@@ -101,6 +97,29 @@ class JobRequest:
     max_guidance_scale: float | None = None
 
 
+#: Form fields of ``POST /v1/jobs`` that are not generation parameters.
+OTHER_FIELDS = ("image", "return_frames")
+
+
+def request_fields() -> tuple[str, ...]:
+    """Every form field ``POST /v1/jobs`` accepts."""
+    return (*OTHER_FIELDS, *(f.name for f in fields(JobRequest)))
+
+
+def check_known(sent: Iterable[str]) -> None:
+    """Refuse fields the API does not define (a typo would otherwise silently fall back to a default).
+
+    Raises:
+        UnknownParameterError: naming every unknown field and listing the known ones.
+    """
+    unknown = sorted(set(sent) - set(request_fields()))
+    if unknown:
+        raise UnknownParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(u[:64]) for u in unknown[:20])}; "
+            f"known: {', '.join(request_fields())}"
+        )
+
+
 def _check_range(name: str, value: float, lo: float, hi: float) -> None:
     if not lo <= value <= hi:
         raise InvalidParameterError(f"{name}={value} is out of range {lo}..{hi}")
@@ -139,6 +158,21 @@ def resolve_motion_bucket(req: JobRequest, defaults: ModelDefaults) -> int:
             "vidforge.json; send motion_bucket_id (0..255) instead"
         )
     return motion_bucket(req.motion_score, list(defaults.motion_bucket_edges))
+
+
+def remap_motion(params: GenerationParams, defaults: ModelDefaults) -> GenerationParams:
+    """``params`` with ``motion_score`` (when given) mapped by the edges of the model about to run the job.
+
+    A job is resolved at submit with the model serving then; if another version
+    runs it, that version's own dataset quantiles apply to the requested score.
+
+    Raises:
+        InvalidParameterError: a ``motion_score`` and a model without edges.
+    """
+    if params.motion_score is None:
+        return params
+    req = JobRequest(motion_score=params.motion_score)
+    return replace(params, motion_bucket_id=resolve_motion_bucket(req, defaults))
 
 
 def resolve_params(req: JobRequest, defaults: ModelDefaults, limits: Limits) -> GenerationParams:
@@ -186,30 +220,3 @@ def resolve_params(req: JobRequest, defaults: ModelDefaults, limits: Limits) -> 
             f"max_guidance_scale={params.max_guidance_scale}"
         )
     return params
-
-
-def load_image(data: bytes, max_bytes: int) -> Any:
-    """Decode an uploaded PNG/JPEG into an RGB ``PIL.Image``.
-
-    Raises:
-        PayloadTooLargeError: more than ``max_bytes`` bytes.
-        InvalidImageError: empty, not decodable, not PNG/JPEG, or too many pixels.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise InvalidImageError("the uploaded image file is empty")
-    if len(data) > max_bytes:
-        raise PayloadTooLargeError(f"image is {len(data)} bytes; the limit is {max_bytes}")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt, (w, h) = probe.format, probe.size
-            probe.verify()
-        if fmt not in IMAGE_FORMATS:
-            raise InvalidImageError(f"image format {fmt} is not accepted; send PNG or JPEG")
-        if w * h > MAX_IMAGE_PIXELS:
-            raise InvalidImageError(f"image is {w}x{h}; at most {MAX_IMAGE_PIXELS} pixels are accepted")
-        with Image.open(io.BytesIO(data)) as img:
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise InvalidImageError(f"the uploaded file is not a readable PNG/JPEG image ({e})") from e

@@ -1,115 +1,91 @@
-"""Model watcher: follow a registry alias and hot-swap the serving pipeline.
+"""Model watcher: follow a registry alias over HTTP, load and warm up each new version, swap atomically.
 
-A background thread polls ``registry.get_version_by_alias(model_name, alias)``
-every ``poll_interval_s`` (or at once after :meth:`ModelWatcher.trigger`). A new
-version is downloaded into ``cache_dir/<name>/<version>/`` (temp dir + rename),
-verified against the registry's ``sha256`` (:func:`vidforge.digest.sha256_tree`),
-loaded with :func:`training.model.load_pipeline` in the watcher thread — never
-on a request — and swapped in under a lock. Until then the previous model keeps
-serving; a version that fails verification or loading is refused (remembered,
-logged, counted) and the old model stays.
+A background thread resolves ``alias`` of ``registry.model_name`` through an
+:class:`~services.serving.registry_client.AliasSource` (the registry's HTTP API)
+every ``poll_interval_s``, or at once after :meth:`ModelWatcher.trigger` (the
+registry's signed webhook calls it). A new version is fetched and verified
+(:mod:`.artifacts`), loaded onto every worker's device and warmed up with one
+tiny generation (:mod:`.loader`) in the watcher thread — never on a request —
+and only then swapped in under a lock. Until then the previous model keeps
+serving.
+
+A version that fails (download, digest, allow-list, load, warm-up) is retried
+with exponential backoff (``load_retry_base_s`` doubling up to
+``load_retry_max_s``), not remembered until restart. Readiness tells the truth:
+not ready before the first warmed-up model, nor while the alias points at a
+version that failed to load (with the reason), nor while the alias is unset;
+ready while a new version loads (the old one serves) and while the registry is
+unreachable (the last known version serves).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 import time
-import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING
 
-from services.registry.errors import NotFound
+from services.serving.artifacts import ArtifactCache, ArtifactRejectedError
 from services.serving.errors import NoModelLoadedError
-from services.serving.params import ModelDefaults
-from vidforge.digest import sha256_tree
+from services.serving.loader import LoadedModel, load_model, warm_up, worker_devices
+from services.serving.registry_client import AliasNotSetError, AliasSource, RegistryClient, RegistryUnavailableError
 from vidforge.logging import get_logger
-from vidforge.store import open_uri
-from vidforge.uris import UriNotAllowed, allowed_prefixes, check_storage_uri
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-    from services.registry.entities import ModelVersion
     from services.serving.metrics import ServingMetrics
+    from services.serving.registry_client import AliasTarget
     from vidforge.settings import Settings
 
+HISTORY = 256
+"""Swaps remembered (``(at, version)``) for :attr:`ModelWatcher.history`."""
 
 
 def _log() -> FilteringBoundLogger:
-    """This module's logger, built at call time so it follows ``configure_logging``."""
     return get_logger(__name__)
-
-#: Name of the optional defaults file inside a model artefact directory.
-DEFAULTS_FILE = "vidforge.json"
-
-
-class AliasSource(Protocol):
-    """The part of the registry store the watcher needs."""
-
-    def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version ``alias`` points at; raises the registry's ``NotFound`` if unset."""
-        ...
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """Which registry version is loaded, and from where."""
-
-    name: str
-    version: int
-    sha256: str
-    artifact_uri: str
-    run_id: str
-    dataset_version: str
-    path: str
-    loaded_at: datetime
-
-
-class LoadedModel(NamedTuple):
-    """A swapped-in model: ``(info, pipeline, defaults)``; immutable, safe to hold across a swap."""
-
-    info: ModelInfo
-    pipeline: Any
-    defaults: ModelDefaults
 
 
 @dataclass(frozen=True)
 class PollResult:
-    """Outcome of one poll: ``loaded``, ``unchanged``, ``rejected``, ``no_alias`` or ``error``."""
+    """Outcome of one poll: ``loaded``, ``unchanged``, ``rejected``, ``backoff``, ``no_alias`` or ``error``."""
 
     outcome: str
     version: int | None = None
     reason: str = ""
 
 
-class ArtifactRejectedError(Exception):
-    """A version's artefact failed download, verification or loading; ``reason`` is a short code."""
+@dataclass(frozen=True)
+class Readiness:
+    """Whether this replica should take traffic, and why (or why not)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    ready: bool
+    reason: str
+    serving_version: int | None
+    target_version: int | None
 
 
-def _open_registry(settings: Settings) -> AliasSource:
-    """Open the registry read-side: serving never migrates it, and refuses a DB not at head."""
-    from services.registry.store import RegistryStore
-
-    return RegistryStore.from_settings(settings, upgrade=False)
+@dataclass
+class _Failure:
+    count: int
+    retry_at: float
+    reason: str
 
 
 class ModelWatcher:
-    """Polls the registry alias and keeps the current :class:`LoadedModel`.
+    """Follows the alias and keeps the current warmed-up :class:`LoadedModel`.
 
     Args:
-        settings: platform settings (``registry.model_name``, ``serving.*``, ``store``).
-        metrics: where loads, failures and the current version are recorded.
-        registry_factory: opens the registry (default: ``RegistryStore.from_settings(settings)``);
-            called lazily and again after a failure, so the service starts without a DB.
+        settings: ``registry.model_name``/``url``/``token``, ``serving.*`` (alias, cache, device,
+            workers, backoff, warm-up), ``store``.
+        metrics: loads, failures by reason, readiness and the model-info series.
+        source_factory: builds the alias source (default :meth:`RegistryClient.from_settings`);
+            called lazily, and again after a registry failure.
+        devices: one device per worker (default :func:`worker_devices` from the settings).
     """
 
     def __init__(
@@ -117,37 +93,48 @@ class ModelWatcher:
         settings: Settings,
         metrics: ServingMetrics,
         *,
-        registry_factory: Callable[[], AliasSource] | None = None,
+        source_factory: Callable[[], AliasSource] | None = None,
+        devices: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.name = settings.registry.model_name
         self.alias = settings.serving.alias
-        self.cache_root = Path(settings.serving.cache_dir) / self.name.replace("/", "_")
-        self._factory = registry_factory or (lambda: _open_registry(settings))
-        self._registry: AliasSource | None = None
+        self.devices = devices or worker_devices(settings.serving.device, settings.serving.workers)
+        self.cache = ArtifactCache(Path(settings.serving.cache_dir) / self.name, settings)
+        self._factory = source_factory or (lambda: RegistryClient.from_settings(settings))
+        self._owns_source = source_factory is None
+        self._source: AliasSource | None = None
         self._current: LoadedModel | None = None
+        self._target: AliasTarget | None = None
+        self._alias_unset = False
+        self._failures: dict[tuple[int, str], _Failure] = {}
+        self._status = "not polled yet"
+        self._history: deque[tuple[datetime, int]] = deque(maxlen=HISTORY)
         self._swap_lock = threading.Lock()
         self._poll_lock = threading.Lock()
-        self._rejected: dict[tuple[int, str], str] = {}
-        self._status = "not polled yet"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    # -- reading ---------------------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------------
 
     def current(self) -> LoadedModel | None:
-        """The model serving now, or None before the first successful load."""
+        """The model serving now (None until the first version is loaded and warmed up)."""
         with self._swap_lock:
             return self._current
 
-    def require(self) -> LoadedModel:
-        """The model serving now.
+    def acquire(self) -> tuple[LoadedModel, datetime] | None:
+        """The model serving now and the time it was taken, read under the swap lock.
 
-        Raises:
-            NoModelLoadedError: nothing is loaded yet; the message says why.
+        A job started with this pair ran on the version that was live at that time
+        (:attr:`history` records each swap's time under the same lock).
         """
+        with self._swap_lock:
+            return None if self._current is None else (self._current, datetime.now(UTC))
+
+    def require(self) -> LoadedModel:
+        """:meth:`current`, or raise NoModelLoadedError saying why there is none."""
         model = self.current()
         if model is None:
             raise NoModelLoadedError(f"no model loaded yet: {self._status}")
@@ -158,110 +145,107 @@ class ModelWatcher:
         """A one-line description of the last poll (for ``/readyz`` and logs)."""
         return self._status
 
-    # -- polling ---------------------------------------------------------------------------------
+    @property
+    def history(self) -> list[tuple[datetime, int]]:
+        """``(swapped_at, version)`` of each swap, oldest first."""
+        with self._swap_lock:
+            return list(self._history)
+
+    def readiness(self) -> Readiness:
+        """Ready iff a warmed-up model serves and the alias neither is unset nor points at a refused version."""
+        with self._swap_lock:
+            current, target = self._current, self._target
+        serving = current.info.version if current else None
+        wanted = target.version if target else None
+        if current is None:
+            return Readiness(False, self._status, None, wanted)
+        if self._alias_unset:
+            return Readiness(False, f"alias {self.alias!r} is not set; serving version {serving} is stale",
+                             serving, None)
+        if target is not None and target.version != serving:
+            failure = self._failures.get((target.version, target.sha256))
+            if failure is not None:
+                wait = max(0.0, failure.retry_at - time.monotonic())
+                return Readiness(False, f"{self.alias} is version {target.version} but it failed to load "
+                                        f"({failure.reason}); serving stale version {serving}; "
+                                        f"retry {failure.count + 1} in {wait:.0f} s", serving, wanted)
+            return Readiness(True, f"serving version {serving}; loading version {target.version}", serving, wanted)
+        return Readiness(True, self._status, serving, wanted)
+
+    # -- polling -----------------------------------------------------------------------------------
 
     def refresh_now(self) -> PollResult:
         """Poll once in the calling thread (serialised with the background thread)."""
         with self._poll_lock:
             result = self._poll()
         self._status = result.reason or result.outcome
+        ready = self.readiness()
+        self.metrics.ready.set(1 if ready.ready else 0)
         return result
 
-    def _poll(self) -> PollResult:
+    def _resolve(self) -> AliasTarget | PollResult:
         try:
-            if self._registry is None:
-                self._registry = self._factory()
-            target = self._registry.get_version_by_alias(self.name, self.alias)
-        except NotFound:
-            return PollResult("no_alias", reason=f"alias {self.alias!r} of {self.name!r} is not set")
-        except Exception as e:  # the DB is away or not migrated: reopen on the next poll
-            self._registry = None
-            self.metrics.model_load_failures.labels("registry").inc()
-            _log().warning("registry poll failed", error=str(e))
-            return PollResult("error", reason=f"registry unavailable: {e}")
-        current = self.current()
-        if current is not None and current.info.version == target.version:
+            if self._source is None:
+                self._source = self._factory()
+            target = self._source.resolve(self.name, self.alias)
+        except AliasNotSetError as e:
+            self._alias_unset = True
+            return PollResult("no_alias", reason=str(e))
+        except RegistryUnavailableError as e:
+            self._source = None
+            self.metrics.model_load_failures.labels(e.reason).inc()
+            _log().warning("registry poll failed", reason=e.reason, error=str(e))
+            return PollResult("error", reason=f"registry unavailable ({e.reason}): {e}")
+        self._alias_unset = False
+        with self._swap_lock:
+            self._target = target
+        return target
+
+    def _poll(self) -> PollResult:
+        resolved = self._resolve()
+        if isinstance(resolved, PollResult):
+            return resolved
+        target, current = resolved, self.current()
+        if current is not None and (current.info.version, current.info.sha256) == (target.version, target.sha256):
             return PollResult("unchanged", target.version, f"serving version {target.version}")
         key = (target.version, target.sha256)
-        if key in self._rejected:
-            return PollResult("rejected", target.version, self._rejected[key])
+        failure = self._failures.get(key)
+        if failure is not None and time.monotonic() < failure.retry_at:
+            return PollResult("backoff", target.version, f"version {target.version} refused ({failure.reason}); "
+                              f"retry {failure.count + 1} in {failure.retry_at - time.monotonic():.0f} s")
         try:
-            model = self._fetch_and_load(target)
+            path = self.cache.fetch(target)
+            model = warm_up_if(load_model(target, path, self.devices, datetime.now(UTC)), self.settings.serving.warmup)
         except ArtifactRejectedError as e:
-            self.metrics.model_load_failures.labels(e.reason).inc()
-            _log().error("model version refused", version=target.version, reason=e.reason, error=str(e))
-            reason = f"version {target.version} refused ({e.reason}): {e}"
-            if e.reason != "download":  # a download error may be transient: retry next poll
-                self._rejected[key] = reason
-            return PollResult("rejected", target.version, reason)
+            return self._refused(target, e)
+        self._failures.pop(key, None)
         self._swap(model, previous=current)
         return PollResult("loaded", target.version, f"serving version {target.version}")
 
-    def _fetch_and_load(self, target: ModelVersion) -> LoadedModel:
-        started = time.perf_counter()
-        path = self._download(target)
-        try:
-            from training.model import load_pipeline
-
-            pipe = load_pipeline(path, device=self.settings.serving.device)
-            pipe.set_progress_bar_config(disable=True)
-            defaults = _read_defaults(path)
-        except Exception as e:
-            raise ArtifactRejectedError("load", f"cannot load {path}: {e}") from e
-        self.metrics.load_seconds.observe(time.perf_counter() - started)
-        info = ModelInfo(
-            name=target.name, version=target.version, sha256=target.sha256,
-            artifact_uri=target.artifact_uri, run_id=target.run_id,
-            dataset_version=target.dataset_version, path=str(path), loaded_at=datetime.now(UTC),
-        )
-        return LoadedModel(info, pipe, defaults)
-
-    def _download(self, target: ModelVersion) -> Path:
-        """Materialise and verify ``target``'s directory under the cache; return its path."""
-        dest = self.cache_root / str(target.version)
-        if dest.is_dir() and sha256_tree(dest) == target.sha256:
-            return dest
-        self.cache_root.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_root / f".tmp-{target.version}-{uuid.uuid4().hex[:8]}"
-        try:
-            try:
-                check_storage_uri(target.artifact_uri, allowed_prefixes(self.settings), "artifact_uri")
-            except UriNotAllowed as e:  # re-checked here: a row may predate a setting, or be edited
-                raise ArtifactRejectedError("uri_not_allowed", str(e)) from e
-            try:
-                store, key = open_uri(target.artifact_uri, self.settings.store)
-                store.get_dir(key, tmp)
-            except Exception as e:
-                raise ArtifactRejectedError("download", f"cannot download {target.artifact_uri}: {e}") from e
-            digest = sha256_tree(tmp)
-            if digest != target.sha256:
-                raise ArtifactRejectedError(
-                    "sha256_mismatch",
-                    f"{target.artifact_uri} has sha256 {digest}, registry says {target.sha256}",
-                )
-            shutil.rmtree(dest, ignore_errors=True)
-            tmp.rename(dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return dest
+    def _refused(self, target: AliasTarget, e: ArtifactRejectedError) -> PollResult:
+        key = (target.version, target.sha256)
+        count = self._failures[key].count + 1 if key in self._failures else 1
+        s = self.settings.serving
+        delay = min(s.load_retry_base_s * 2 ** (count - 1), s.load_retry_max_s)
+        self._failures[key] = _Failure(count, time.monotonic() + delay, f"{e.reason}: {e}")
+        self.metrics.model_load_failures.labels(e.reason).inc()
+        _log().error("model version refused", version=target.version, reason=e.reason, error=str(e),
+                     attempt=count, retry_in_s=delay)
+        return PollResult("rejected", target.version, f"version {target.version} refused ({e.reason}): {e}")
 
     def _swap(self, model: LoadedModel, previous: LoadedModel | None) -> None:
         with self._swap_lock:
             self._current = model
+            self._history.append((datetime.now(UTC), model.info.version))
         m = model.info
         self.metrics.model_loads.inc()
-        self.metrics.model_version.set(m.version)
-        self.metrics.model_info.info(
-            {"name": m.name, "version": str(m.version), "sha256": m.sha256, "run_id": m.run_id}
-        )
-        _log().info("model swapped in", name=m.name, version=m.version,
-                 previous=previous.info.version if previous else None)
-        keep = {str(m.version)} | ({str(previous.info.version)} if previous else set())
-        for child in self.cache_root.iterdir():
-            if child.is_dir() and not child.name.startswith(".") and child.name not in keep:
-                shutil.rmtree(child, ignore_errors=True)
+        self.metrics.model_load_seconds.observe(m.load_s + m.warmup_s)
+        self.metrics.set_model(m.name, m.version, m.sha256)
+        _log().info("model swapped in", name=m.name, version=m.version, load_s=round(m.load_s, 3),
+                    warmup_s=round(m.warmup_s, 3), previous=previous.info.version if previous else None)
+        self.cache.keep_only({m.version} | ({previous.info.version} if previous else set()))
 
-    # -- background thread -----------------------------------------------------------------------
+    # -- background thread -------------------------------------------------------------------------
 
     def trigger(self) -> None:
         """Wake the background thread for an immediate poll (the webhook calls this)."""
@@ -282,25 +266,27 @@ class ModelWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._owns_source and isinstance(self._source, RegistryClient):
+            self._source.close()
 
     def _loop(self) -> None:
-        interval = max(0.05, float(self.settings.serving.poll_interval_s))
+        interval = float(self.settings.serving.poll_interval_s)
         while not self._stop.is_set():
             try:
-                self.refresh_now()
+                result = self.refresh_now()
             except Exception as e:  # never let the watcher die
                 self._status = f"error: {e}"
                 _log().exception("model watcher poll crashed")
-            self._wake.wait(interval)
+                result = PollResult("error")
+            wait = interval
+            if result.outcome == "backoff":  # wake when the retry is due, if that is sooner
+                failure = self._failures.get((self._target.version, self._target.sha256)) if self._target else None
+                if failure is not None:
+                    wait = min(interval, max(0.05, failure.retry_at - time.monotonic()))
+            self._wake.wait(wait)
             self._wake.clear()
 
 
-def _read_defaults(path: Path) -> ModelDefaults:
-    """Request defaults and ``motion_bucket_edges`` from ``<path>/vidforge.json``; class defaults when absent."""
-    f = path / DEFAULTS_FILE
-    if not f.is_file():
-        return ModelDefaults()
-    data = json.loads(f.read_text())
-    if not isinstance(data, dict):
-        raise ValueError(f"{f} must hold a JSON object")
-    return ModelDefaults.from_json(data)
+def warm_up_if(model: LoadedModel, enabled: bool) -> LoadedModel:
+    """``warm_up(model)`` when ``enabled``, else ``model`` unchanged."""
+    return warm_up(model) if enabled else model

@@ -51,3 +51,12 @@ def test_evaluation_bench_times_every_metric_family() -> None:
                 "ms_denoising", "ms_score_total"):
         assert float(result[key]) > 0, key
     assert float(result["real_stats_cache_speedup"]) > 1  # reading cached statistics beats recomputing them
+
+
+@pytest.mark.slow
+def test_serving_bench_compares_the_service_with_the_direct_call() -> None:
+    result = _run("serving.py", "--repeats", "1", "--steps", "2", "--frames", "2", "--load-jobs", "2",
+                  "--concurrency", "2")
+    assert result["identical"] == "true"  # the service produced the frames the direct call did
+    assert float(result["overhead"]) > 0 and float(result["jobs_per_s"]) > 0
+    assert float(result["p95_s"]) >= float(result["p50_s"]) > 0

@@ -1,10 +1,10 @@
-"""vidforge.identity: tokens, digests, roles, bearer parsing."""
+"""vidforge.identity: tokens hashed with SHA-256, ordered roles, scopes for scoped services, bearer parsing."""
 
 from __future__ import annotations
 
 import pytest
 
-from vidforge.identity import Principal, Role, bearer_token, hash_token, new_token, same_secret
+from vidforge.identity import Principal, Role, Scope, bearer_token, hash_token, new_token, same_secret
 
 
 def test_tokens_are_random_prefixed_and_stored_as_digests() -> None:
@@ -31,3 +31,21 @@ def test_bearer_token(header: str | None, token: str | None) -> None:
 
 def test_same_secret() -> None:
     assert same_secret("abc", "abc") and not same_secret("abc", "abd")
+
+
+def test_scopes_parse_render_and_admin_implies_all() -> None:
+    scopes = Scope.parse_many(" jobs:read, JOBS:SUBMIT ,")
+    assert scopes == {Scope.JOBS_READ, Scope.JOBS_SUBMIT} and Scope.render(scopes) == "jobs:read,jobs:submit"
+    assert Scope.parse_many([Scope.ADMIN]) == {Scope.ADMIN}
+    reader = Principal.scoped("app", [Scope.JOBS_READ])
+    assert reader.allows(Scope.JOBS_READ) and not reader.allows(Scope.JOBS_SUBMIT)
+    assert reader.role == Role.VIEWER  # grants nothing more in role-ordered services
+    assert all(Principal.scoped("root", [Scope.ADMIN]).allows(s) for s in Scope)
+    assert not Principal("registry-user", Role.ADMIN).allows(Scope.JOBS_READ)  # roles are not scopes
+
+
+@pytest.mark.parametrize(("value", "match"), [("jobs:write", "unknown scope 'jobs:write'"), ("", "at least one"),
+                                              (",,", "at least one")])
+def test_bad_scopes_are_named(value: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Scope.parse_many(value)

@@ -1,1 +1,1 @@
-"""One router per resource: jobs, health (+ readiness, metrics), admin (reload webhook)."""
+"""One router per resource: jobs, results, models, health (+ readiness, metrics), admin."""

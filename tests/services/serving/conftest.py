@@ -1,10 +1,17 @@
-"""Fixtures for the generation service: tiny real models in a LocalStore, a real SQLite registry.
+"""Fixtures for the generation service: tiny real models in a LocalStore, a real registry read over HTTP.
 
 The tiny pipeline is built once per session (``build_pipeline`` + ``save_pipeline``);
 version 2 is the same architecture with perturbed UNet weights, so the two
 versions generate different videos from the same seed. Each version's
 ``vidforge.json`` carries its own ``motion_bucket_edges`` (as training writes
 them), so the two map the same motion score to different buckets.
+
+Tests set registry state through the store (:class:`GovernedRegistry`); the
+service under test reads it only through the registry's HTTP API — the real
+registry app behind a ``TestClient`` (``registry_api``), or uvicorn on a
+loopback port for child processes (``live_registry``). Serving tokens
+``alice``/``bob`` (submit + read), ``reader`` (read) and ``root`` (admin) exist
+in each test's job database (``tokens``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +37,7 @@ from PIL import Image
 
 from services.registry.entities import ModelVersion
 from services.registry.store import RegistryPolicy, RegistryStore
+from tests.services.serving.dbs import jobs_db_url, pg_jobs_url  # noqa: F401 - fixtures
 from vidforge.digest import sha256_tree
 from vidforge.identity import Principal, Role
 from vidforge.settings import ServingSettings, Settings, get_settings
@@ -36,7 +46,8 @@ from vidforge.store import LocalStore
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-    from services.serving.watcher import LoadedModel
+    from services.serving.loader import LoadedModel
+    from services.serving.registry_client import RegistryClient
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = "vidforge-i2v"
@@ -122,6 +133,7 @@ class GovernedRegistry:
         self.db_url = store.db_url
         self.pipeline = Principal("pipeline", Role.APPROVER)
         self.alice = Principal("alice", Role.APPROVER)
+        self.admin_token = store.create_token("admin", "admin", None)[1]
 
     def create_version(self, name: str, **kwargs: Any) -> ModelVersion:
         return self.store.create_version(name, self.pipeline, gate_passed=True, **kwargs)
@@ -147,22 +159,124 @@ def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[GovernedRegistry]
     store.dispose()
 
 
+@dataclass(frozen=True)
+class RegistryApi:
+    """The registry's HTTP API in process: ``client`` (a TestClient, lifespan entered) and a viewer token."""
+
+    client: TestClient
+    token: str
+
+    def source(self) -> RegistryClient:
+        """What the service's watcher uses: a RegistryClient over ``client``."""
+        from services.serving.registry_client import RegistryClient
+
+        return RegistryClient("http://testserver", self.token, client=self.client)
+
+
+def _registry_settings(registry: GovernedRegistry, home: Path, allowed: str) -> Settings:
+    return get_settings(overrides={"home": str(home), "registry": {
+        "db_url": registry.db_url, "model_name": MODEL, "allowed_uri_prefixes": [allowed]}})
+
+
+def _viewer_token(registry: GovernedRegistry) -> str:
+    admin = registry.store.resolve_token(registry.admin_token)
+    assert admin is not None
+    _, token = registry.store.create_token(f"serving-{uuid.uuid4().hex[:8]}", "viewer", admin)
+    return token
+
+
+@pytest.fixture
+def registry_api(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Iterator[RegistryApi]:
+    """The registry app (webhook dispatch off) behind a TestClient, with a viewer token for serving."""
+    from fastapi.testclient import TestClient
+
+    from services.registry.api import create_app as registry_app
+
+    cfg = _registry_settings(registry, tmp_path / "registry-home", artifacts.store.root_uri)
+    with TestClient(registry_app(cfg, dispatch_webhooks=False)) as client:
+        yield RegistryApi(client, _viewer_token(registry))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_registry(registry: GovernedRegistry, home: Path, allowed: str) -> Iterator[tuple[str, str]]:
+    """The registry app in uvicorn on a loopback port: yields ``(base_url, viewer_token)``."""
+    import uvicorn
+
+    from services.registry.api import create_app as registry_app
+
+    port = _free_port()
+    config = uvicorn.Config(registry_app(_registry_settings(registry, home, allowed), dispatch_webhooks=False),
+                            host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    _wait_for(lambda: http_ok(f"{base}/healthz"), what="the registry to listen")
+    try:
+        yield base, _viewer_token(registry)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_registry(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Iterator[tuple[str, str]]:
+    """``(base_url, viewer_token)`` of the registry in uvicorn (for services in child processes)."""
+    with serve_registry(registry, tmp_path / "live-registry-home", artifacts.store.root_uri) as found:
+        yield found
+
+
 @pytest.fixture
 def settings(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Settings:
-    """Settings pointing at the temp registry and a temp cache; fast polling, small limits."""
+    """Settings with a temp home (job database, result store), fast polling, small limits.
+
+    ``registry.url``/``token`` are placeholders: in-process apps get the registry through
+    ``make_client``'s source; child processes get ``live_registry``'s address.
+    """
     return get_settings(
         overrides={
             "home": str(tmp_path / "home"),
-            "registry": {"db_url": registry.db_url, "model_name": MODEL,
-                         "allowed_uri_prefixes": [artifacts.store.root_uri]},
+            "registry": {"db_url": "sqlite:///" + str(tmp_path / "not-for-serving.db"), "model_name": MODEL,
+                         "allowed_uri_prefixes": [artifacts.store.root_uri], "url": "http://testserver"},
             "serving": {
                 "poll_interval_s": 0.2,
                 "cache_dir": str(tmp_path / "cache"),
                 "max_frames": 8,
                 "max_steps": 50,
+                "min_image_side": 16,
+                "heartbeat_s": 0.5,
+                "claim_poll_s": 0.1,
+                "load_retry_base_s": 0.2,
+                "load_retry_max_s": 1.0,
             },
         }
     )
+
+
+TOKENS = {"alice": "jobs:submit,jobs:read", "bob": "jobs:submit,jobs:read", "reader": "jobs:read", "root": "admin"}
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> dict[str, str]:
+    """Serving tokens by name (see :data:`TOKENS`), created in the test's job database."""
+    from services.serving.store import JobStore
+
+    store = JobStore.from_settings(settings)
+    try:
+        return {name: store.create_token(name, scopes, "test")[1] for name, scopes in TOKENS.items()}
+    finally:
+        store.dispose()
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header of ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _png_bytes(seed: int = 0, size: tuple[int, int] = (64, 64), fmt: str = "PNG") -> bytes:
@@ -209,31 +323,28 @@ def decode_mp4() -> Callable[[bytes], np.ndarray]:
 
 @pytest.fixture(scope="session")
 def tiny_model(artifacts: Artifacts) -> LoadedModel:
-    """Version 1 loaded straight from its directory (for queue and generation unit tests)."""
+    """Version 1 loaded straight from its directory (for worker and generation unit tests)."""
     from datetime import UTC, datetime
 
-    from services.serving.params import ModelDefaults
-    from services.serving.watcher import LoadedModel, ModelInfo
-    from training.model import load_pipeline
+    from services.serving.loader import load_model
+    from services.serving.registry_client import AliasTarget
 
-    pipe = load_pipeline(artifacts.v1.path)
-    pipe.set_progress_bar_config(disable=True)
-    info = ModelInfo(
-        name=MODEL, version=1, sha256=artifacts.v1.sha256, artifact_uri=artifacts.v1.uri, run_id="r1",
-        dataset_version="", path=str(artifacts.v1.path), loaded_at=datetime.now(UTC),
-    )
-    return LoadedModel(info, pipe, ModelDefaults(**DEFAULTS, motion_bucket_edges=EDGES_V1))
+    target = AliasTarget(MODEL, "production", 1, artifacts.v1.uri, artifacts.v1.sha256)
+    return load_model(target, artifacts.v1.path, ["cpu"], datetime.now(UTC))
 
 
 @pytest.fixture
-def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
-    """``make_client(serving=None, load=True, worker=True, start_background=False)``.
+def make_client(
+    settings: Settings, registry_api: RegistryApi, tokens: dict[str, str]
+) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(serving=None, *, load=True, worker=True, start_background=False, token="alice", **app_kw)``.
 
-    Builds an app on the test settings and enters its TestClient (lifespan on).
-    ``serving`` sets ``settings.serving`` fields first (validated, e.g.
-    ``{"max_queue": 1}`` or ``{"webhook_secret": "k"}``).
-    By default the watcher is polled once by hand (``load``) and the job worker
-    started (``worker``), so tests are deterministic without the poll thread.
+    Builds an app on the test settings (its watcher reads the registry over HTTP) and
+    enters its TestClient (lifespan on), sending ``token`` on every request (None: no
+    token). ``serving`` sets ``settings.serving`` fields first (validated, e.g.
+    ``{"max_queue": 1}``). By default the watcher is polled once by hand (``load``) and
+    the workers started (``worker``), so tests are deterministic without the poll thread.
+    ``app_kw`` go to ``create_app`` (``runner``, ``devices``).
     """
     from fastapi.testclient import TestClient
 
@@ -243,20 +354,20 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
 
     def make(
         serving: dict[str, Any] | None = None, *, load: bool = True, worker: bool = True,
-        start_background: bool = False,
+        start_background: bool = False, token: str | None = "alice", **app_kw: Any,
     ) -> TestClient:
         if serving:
             checked = ServingSettings.model_validate({**settings.serving.model_dump(), **serving})
             for name in serving:
                 setattr(settings.serving, name, getattr(checked, name))
-        app = create_app(settings, start_background=start_background)
-        client = TestClient(app)
+        app = create_app(settings, start_background=start_background, source_factory=registry_api.source, **app_kw)
+        client = TestClient(app, headers=auth(tokens[token]) if token else None)
         client.__enter__()
         clients.append(client)
         if load:
             assert app.state.serving.watcher.refresh_now().outcome == "loaded"
         if worker:
-            app.state.serving.jobs.start()
+            app.state.serving.workers.start()
         return client
 
     yield make
@@ -264,19 +375,17 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def _spawn_server(
+    entry: str, settings: Settings, registry: tuple[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     module, func = entry.split(":")
     port = _free_port()
+    reg = settings.registry.model_dump(mode="json")  # mode="json" drops the token: set it back
+    if registry is not None:
+        reg["url"], reg["token"] = registry
     overrides: dict[str, Any] = {
-        "home": str(settings.home), "log_json": True,
-        "registry": settings.registry.model_dump(mode="json"),  # secrets dropped: serving needs none
+        "home": str(settings.home), "log_json": True, "registry": reg,
         "serving": {
             **settings.serving.model_dump(mode="json"), "port": port, "host": "127.0.0.1",
             "webhook_secret": settings.serving.webhook_secret.get_secret_value(),  # mode="json" masks it
@@ -307,7 +416,7 @@ def _spawn_server(entry: str, settings: Settings) -> Iterator[tuple[subprocess.P
 
 @pytest.fixture
 def spawn_server() -> Callable[..., Any]:
-    """``with spawn_server("module:function", settings) as (proc, base_url)``.
+    """``with spawn_server("module:function", settings, (registry_url, token)) as (proc, base_url)``.
 
     Runs ``function(settings)`` in a child Python on a free 127.0.0.1 port with
     JSON logs (stdout+stderr piped to ``proc.stdout``); SIGINTs it on exit.

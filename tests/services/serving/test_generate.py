@@ -1,8 +1,10 @@
-"""generate_frames on the tiny pipeline and encode_mp4 round trips through PyAV."""
+"""generate_frames on the tiny pipeline; encode_mp4 (with metadata) and frames_zip round trip."""
 
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,10 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.serving.generate import GenerationCancelledError, GenerationParams, encode_mp4, generate_frames
+from services.serving.generate import (
+    GenerationParams,
+    encode_mp4,
+    frames_zip,
+    generate_frames,
+    mp4_metadata,
+)
 
 if TYPE_CHECKING:
-    from services.serving.watcher import LoadedModel
+    from services.serving.loader import LoadedModel
 
 
 def _params(seed: int, **kw: int) -> GenerationParams:
@@ -38,13 +46,17 @@ def test_generate_frames_shape_and_seed_determinism(tiny_model: LoadedModel, png
     assert np.abs(a.astype(int) - c.astype(int)).mean() > 1.0
 
 
-def test_on_step_can_cancel(tiny_model: LoadedModel, png: Callable[..., bytes]) -> None:
+class _StopError(Exception):
+    pass
+
+
+def test_an_exception_from_on_step_stops_the_generation(tiny_model: LoadedModel, png: Callable[..., bytes]) -> None:
     image = Image.open(io.BytesIO(png())).convert("RGB")
 
     def stop(step: int) -> None:
-        raise GenerationCancelledError(f"step {step}")
+        raise _StopError(f"step {step}")
 
-    with pytest.raises(GenerationCancelledError, match="step 1"):
+    with pytest.raises(_StopError, match="step 1"):
         generate_frames(tiny_model.pipeline, image, _params(seed=0, num_inference_steps=5), stop)
 
 
@@ -78,3 +90,33 @@ def test_encode_mp4_rejects_bad_frames(tmp_path: Path, shape: tuple[int, ...], d
     with pytest.raises(ValueError, match=match):
         encode_mp4(np.zeros(shape, dtype), fps=8, dest=tmp_path / "x.mp4")
     assert not list(tmp_path.iterdir())
+
+
+def test_mp4_carries_the_jobs_facts_as_metadata(tmp_path: Path) -> None:
+    import av
+
+    facts = {"job_id": "job-1", "model_name": "m", "model_version": 3, "model_sha256": "ab" * 32,
+             "params": {"seed": 1}}
+    path = encode_mp4(np.zeros((2, 16, 16, 3), np.uint8), 6, tmp_path / "a.mp4", mp4_metadata(facts))
+    with av.open(str(path)) as c:
+        meta = c.metadata
+    assert (meta["vidforge_model_name"], meta["vidforge_model_version"], meta["vidforge_model_sha256"]) == (
+        "m", "3", "ab" * 32)
+    assert json.loads(meta["comment"]) == facts and json.loads(meta["vidforge_params"]) == {"seed": 1}
+
+
+def test_frames_zip_holds_lossless_pngs_and_the_facts() -> None:
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 8, 12, 3), dtype=np.uint8)
+    with zipfile.ZipFile(io.BytesIO(frames_zip(frames, {"job_id": "job-1"}))) as zf:
+        names = zf.namelist()
+        decoded = [np.asarray(Image.open(io.BytesIO(zf.read(n)))) for n in names[:3]]
+        meta = json.loads(zf.read("job.json"))
+    assert names == ["frame_00000.png", "frame_00001.png", "frame_00002.png", "job.json"]
+    np.testing.assert_array_equal(np.stack(decoded), frames)
+    assert meta == {"job_id": "job-1"}
+
+
+def test_params_round_trip_through_their_dict() -> None:
+    p = _params(seed=9)
+    assert GenerationParams.from_dict(p.to_dict()) == p

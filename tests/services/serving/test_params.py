@@ -1,14 +1,21 @@
-"""resolve_params, load_image and ModelDefaults: every bad value is named in the error."""
+"""resolve_params, remap_motion, check_known and ModelDefaults: every bad value is named in the error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
-from services.serving.errors import InvalidImageError, InvalidParameterError, PayloadTooLargeError
-from services.serving.params import JobRequest, Limits, ModelDefaults, load_image, resolve_params
+from services.serving.errors import InvalidParameterError, UnknownParameterError
+from services.serving.params import (
+    JobRequest,
+    Limits,
+    ModelDefaults,
+    check_known,
+    remap_motion,
+    request_fields,
+    resolve_params,
+)
 from vidforge.dataset import motion_bucket
 
 EDGES = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -103,31 +110,24 @@ def test_bad_motion_requests_are_named(req: JobRequest, defaults: ModelDefaults,
     assert message in exc.value.message and exc.value.http_status == 422
 
 
-def test_load_image_accepts_png_and_jpeg(png: Callable[..., bytes]) -> None:
-    for fmt in ("PNG", "JPEG"):
-        img = load_image(png(size=(40, 24), fmt=fmt), max_bytes=1 << 20)
-        assert (img.mode, img.size) == ("RGB", (40, 24))
+def test_unknown_fields_are_named() -> None:
+    check_known(["image", "seed", "return_frames", "motion_score"])
+    with pytest.raises(UnknownParameterError, match=r"unknown parameters 'guidance', 'steps'; known: image, "):
+        check_known(["image", "steps", "guidance"])
+    assert set(request_fields()) >= {"num_frames", "fps", "motion_bucket_id", "motion_score", "noise_aug_strength",
+                                     "num_inference_steps", "seed", "min_guidance_scale", "max_guidance_scale",
+                                     "height", "width"}
 
 
-@pytest.mark.parametrize(
-    ("data", "error", "match"),
-    [
-        (b"", InvalidImageError, "empty"),
-        (b"definitely not an image", InvalidImageError, "not a readable PNG/JPEG"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, InvalidImageError, "not a readable PNG/JPEG"),
-    ],
-)
-def test_load_image_rejects_garbage(data: bytes, error: type[Exception], match: str) -> None:
-    with pytest.raises(error, match=match):
-        load_image(data, max_bytes=1 << 20)
-
-
-def test_load_image_rejects_other_formats_and_oversize(png: Callable[..., bytes]) -> None:
-    with pytest.raises(InvalidImageError, match="format GIF is not accepted"):
-        load_image(png(fmt="GIF"), max_bytes=1 << 20)
-    data = png()
-    with pytest.raises(PayloadTooLargeError, match=f"{len(data)} bytes; the limit is 100"):
-        load_image(data, max_bytes=100)
+def test_remap_motion_uses_the_running_models_edges() -> None:
+    p = resolve_params(JobRequest(motion_score=3.0, seed=1), DEFAULTS, LIMITS)
+    other = replace(DEFAULTS, motion_bucket_edges=(5.0, 10.0, 20.0, 40.0, 80.0))
+    assert remap_motion(p, DEFAULTS) == p
+    assert remap_motion(p, other).motion_bucket_id == motion_bucket(3.0, [5.0, 10.0, 20.0, 40.0, 80.0])
+    plain = resolve_params(JobRequest(motion_bucket_id=9, seed=1), DEFAULTS, LIMITS)
+    assert remap_motion(plain, other) == plain
+    with pytest.raises(InvalidParameterError, match="no motion_bucket_edges"):
+        remap_motion(p, replace(DEFAULTS, motion_bucket_edges=()))
 
 
 def test_model_defaults_from_json_ignores_junk() -> None:

@@ -1,53 +1,74 @@
-"""``POST /v1/admin/reload``: HMAC-signed webhook that wakes the model watcher."""
+"""``/v1/admin``: the registry's signed webhook wakes the watcher; admins manage tokens."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from services.registry.store import RegistryStore
-from services.serving.routes.admin import SIGNATURE_HEADER, sign
+from services.registry.webhooks import SIGNATURE_HEADER, WebhookDispatcher, sign
+from tests.services.serving.conftest import MODEL, Artifacts, GovernedRegistry, auth
+from tests.services.serving.routes.test_jobs import SMALL, submit
+from vidforge.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-    from tests.services.serving.conftest import Artifacts
-    from vidforge.settings import Settings
-
-BODY = b'{"event": "alias_moved", "alias": "production", "version": 2}'
+BODY = b'{"type": "alias.changed", "alias": "production"}'
 
 
-def test_sign_is_hmac_sha256_hex() -> None:
-    # RFC 4231 test case 2 (key "Jefe").
-    assert sign("Jefe", b"what do ya want for nothing?") == (
-        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    )
+def _signed(secret: str, body: bytes = BODY, at: float | None = None) -> dict[str, str]:
+    return {SIGNATURE_HEADER: sign(secret, body, int(time.time() if at is None else at))}
 
 
 def test_disabled_without_secret(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(load=False, worker=False)
-    r = client.post("/v1/admin/reload", content=BODY, headers={SIGNATURE_HEADER: sign("x", BODY)})
+    r = make_client(load=False, worker=False).post("/v1/admin/reload", content=BODY, headers=_signed("x"))
     assert r.status_code == 404 and r.json()["error"] == "webhook_disabled"
 
 
-def test_bad_or_missing_signature_is_401(make_client: Callable[..., TestClient]) -> None:
+def test_bad_stale_or_missing_signature_is_401(make_client: Callable[..., TestClient]) -> None:
     client = make_client({"webhook_secret": "k"}, load=False, worker=False)
-    for headers in ({}, {SIGNATURE_HEADER: sign("wrong", BODY)}, {SIGNATURE_HEADER: sign("k", BODY + b" ")}):
+    for headers in ({}, _signed("wrong"), {SIGNATURE_HEADER: _signed("k")[SIGNATURE_HEADER] + "0"},
+                    _signed("k", at=time.time() - 3600)):
         r = client.post("/v1/admin/reload", content=BODY, headers=headers)
         assert r.status_code == 401 and r.json()["error"] == "bad_signature", headers
 
 
-def test_signed_webhook_triggers_immediate_reload(
-    settings: Settings, make_client: Callable[..., TestClient], registry: RegistryStore,
+def test_the_registrys_webhook_delivery_swaps_the_model(
+    settings: Settings, make_client: Callable[..., TestClient], registry: GovernedRegistry,
     artifacts: Artifacts, wait_for: Callable[..., None],
 ) -> None:
+    admin = registry.store.resolve_token(registry.admin_token)
+    assert admin is not None
+    _, secret = registry.store.add_webhook(MODEL, "http://localhost/v1/admin/reload", admin)
     settings.serving.poll_interval_s = 120.0  # only the webhook can make the next poll happen in time
-    client = make_client({"webhook_secret": "k"}, load=False, worker=False, start_background=True)
+    client = make_client({"webhook_secret": secret}, load=False, worker=False, start_background=True)
     wait_for(lambda: client.get("/readyz").status_code == 200, what="first load")
-    registry.create_version("vidforge-i2v", artifact_uri=artifacts.v2.uri, sha256=artifacts.v2.sha256)
-    registry.set_alias("vidforge-i2v", "production", 2)
+    registry.create_version(MODEL, artifact_uri=artifacts.v2.uri, sha256=artifacts.v2.sha256)
+    registry.set_alias(MODEL, "production", 2)
 
-    r = client.post("/v1/admin/reload", content=BODY, headers={SIGNATURE_HEADER: sign("k", BODY)})
+    assert WebhookDispatcher(registry.store, client=client).send_due() == 1  # the registry's own sender
 
-    assert r.status_code == 202 and r.json() == {"triggered": True, "model_version": 1}
     wait_for(lambda: client.get("/readyz").json()["model_version"] == 2, what="swap to v2")
+    delivery = registry.store.list_deliveries(MODEL, admin)[0]
+    assert (delivery.status, delivery.last_status_code) == ("delivered", 202)
+
+
+def test_admins_manage_tokens_and_others_may_not(
+    make_client: Callable[..., TestClient], tokens: dict[str, str], png: Callable[..., bytes]
+) -> None:
+    client = make_client(worker=False, token="root")
+    r = client.post("/v1/admin/tokens", json={"name": "video-app", "scopes": ["jobs:submit", "jobs:read"]})
+    assert r.status_code == 201 and r.json()["scopes"] == ["jobs:read", "jobs:submit"]
+    assert r.json()["created_by"] == "root" and r.json()["token"].startswith("vf_")
+    new = r.json()["token"]
+    assert submit(client, png(), headers=auth(new), **SMALL).status_code == 202
+    assert "video-app" in [t["name"] for t in client.get("/v1/admin/tokens").json()]
+    assert "token" not in client.get("/v1/admin/tokens").json()[0]
+    assert client.post("/v1/admin/tokens", json={"name": "video-app", "scopes": ["jobs:read"]}).status_code == 409
+    bad = client.post("/v1/admin/tokens", json={"name": "x", "scopes": ["jobs:write"]})
+    assert bad.status_code == 422 and "unknown scope 'jobs:write'" in bad.json()["message"]
+    assert client.delete("/v1/admin/tokens/video-app").json()["revoked_at"] is not None
+    assert submit(client, png(), headers=auth(new), **SMALL).status_code == 401
+    r = client.get("/v1/admin/tokens", headers=auth(tokens["alice"]))
+    assert r.status_code == 403 and "needs the 'admin' scope" in r.json()["message"]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the serving tables (version table ``serving_alembic_version``)."""

@@ -1,0 +1,1 @@
+"""Serving schema revisions, one per change."""
