@@ -3,7 +3,7 @@
 One tiny SVD pipeline (``configs/model/tiny.yaml``, seed 0) is saved as model
 version 1 in a temporary registry (SQLite) served over loopback HTTP; the
 generation service runs as its own process (``services.serving.main.run``,
-one worker, ``--threads`` torch threads) and reads the registry's API. The
+``--workers`` workers, ``--threads`` torch threads) and reads the registry's API. The
 direct side is a second process of the same kind without the service: it loads
 the same directory with the same thread count and, when told, calls what a
 worker calls — ``generate_frames`` on the image the service would feed (the
@@ -106,7 +106,7 @@ def start_service(root: Path, registry_url: str, viewer: str, allowed: str, args
     overrides = {
         "home": str(root / "serving-home"), "log_level": "WARNING",
         "registry": {"url": registry_url, "model_name": MODEL, "allowed_uri_prefixes": [allowed]},
-        "serving": {"host": "127.0.0.1", "port": port, "torch_threads": args.threads, "workers": 1,
+        "serving": {"host": "127.0.0.1", "port": port, "torch_threads": args.threads, "workers": args.workers,
                     "max_steps": max(50, args.steps), "max_frames": max(32, args.frames), "poll_interval_s": 5,
                     "max_active_jobs_per_token": 1000, "max_queue": 1000, "submit_burst": 1000},
     }
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each side")
     parser.add_argument("--load-jobs", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="worker threads of the service")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="vidforge-bench-serving-"))
     artifacts = LocalStore(root / "artifacts")
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         p50 = statistics.median(ordered)
         p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
         print(f"load: {args.load_jobs} jobs by {args.concurrency} clients in {wall:.1f} s: p50 {p50:.2f} s, "
-              f"p95 {p95:.2f} s, {args.load_jobs / wall:.3f} jobs/s (1 worker)")
+              f"p95 {p95:.2f} s, {args.load_jobs / wall:.3f} jobs/s ({args.workers} worker(s))")
     finally:
         proc.terminate()
         proc.wait(30)
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": args.repeats, "steps": args.steps, "frames": args.frames, "size": f"{args.size}x{args.size}",
         "threads": args.threads, "identical": str(identical).lower(), "load_jobs": args.load_jobs,
         "concurrency": args.concurrency, "p50_s": f"{p50:.3f}", "p95_s": f"{p95:.3f}",
-        "jobs_per_s": f"{args.load_jobs / wall:.3f}", "workers": 1, "cpus": os.cpu_count(),
+        "jobs_per_s": f"{args.load_jobs / wall:.3f}", "workers": args.workers, "cpus": os.cpu_count(),
     }
     print("RESULT name=serving " + " ".join(f"{k}={v}" for k, v in fields_out.items()))
 
