@@ -3,7 +3,7 @@
 One tiny SVD pipeline (``configs/model/tiny.yaml``, seed 0) is saved as model
 version 1 in a temporary registry (SQLite) served over loopback HTTP; the
 generation service runs as its own process (``services.serving.main.run``,
-one worker, ``--threads`` torch threads) and reads the registry's API. The
+``--workers`` workers, ``--threads`` torch threads) and reads the registry's API. The
 direct side is a second process of the same kind without the service: it loads
 the same directory with the same thread count and, when told, calls what a
 worker calls — ``generate_frames`` on the image the service would feed (the
@@ -106,7 +106,7 @@ def start_service(root: Path, registry_url: str, viewer: str, allowed: str, args
     overrides = {
         "home": str(root / "serving-home"), "log_level": "WARNING",
         "registry": {"url": registry_url, "model_name": MODEL, "allowed_uri_prefixes": [allowed]},
-        "serving": {"host": "127.0.0.1", "port": port, "torch_threads": args.threads, "workers": 1,
+        "serving": {"host": "127.0.0.1", "port": port, "torch_threads": args.threads, "workers": args.workers,
                     "max_steps": max(50, args.steps), "max_frames": max(32, args.frames), "poll_interval_s": 5,
                     "max_active_jobs_per_token": 1000, "max_queue": 1000, "submit_burst": 1000},
     }
@@ -218,7 +218,43 @@ def load_phase(base: str, token: str, image: bytes, fields: dict[str, str], jobs
     return latencies, time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> None:
+def overhead_phase(args: argparse.Namespace, client: httpx.Client, direct: DirectSide, upload: bytes,
+                   fields: dict[str, str], out: Path) -> dict[str, Any]:
+    """Interleaved timed jobs of both sides (after one warm-up each): medians, ratio, same-frames check."""
+    _, svc_mp4 = service_job(client, upload, fields)  # warm-up, untimed
+    _, dir_mp4 = direct.job(out)
+    identical = bool(np.array_equal(decode(svc_mp4), decode(dir_mp4)))
+    times: dict[str, list[float]] = {"service": [], "direct": []}
+    for r in range(args.repeats):
+        for side in ("service", "direct") if r % 2 == 0 else ("direct", "service"):  # ABBA
+            seconds = (service_job(client, upload, fields) if side == "service" else direct.job(out))[0]
+            times[side].append(seconds)
+            print(f"round {r + 1} {side:8s} {seconds:7.3f} s", flush=True)
+    med = {side: statistics.median(v) for side, v in times.items()}
+    timed = WORKER[1:]  # the warm-up job first
+    run_s, queued_s = statistics.median(r for _, r in timed), statistics.median(q for q, _ in timed)
+    overhead = med["service"] / med["direct"]
+    print(f"service jobs as recorded: median queued {queued_s:.3f} s, run (claim to finish) {run_s:.3f} s")
+    print(f"median service {med['service']:.3f} s, direct {med['direct']:.3f} s, overhead {overhead:.3f} "
+          f"(target <= 1.03), same frames: {identical}")
+    return {"overhead": f"{overhead:.3f}", "service_s": f"{med['service']:.3f}", "direct_s": f"{med['direct']:.3f}",
+            "worker_run_s": f"{run_s:.3f}", "queued_s": f"{queued_s:.3f}", "identical": str(identical).lower()}
+
+
+def load_figures(args: argparse.Namespace, base: str, token: str, upload: bytes, fields: dict[str, str]
+                 ) -> dict[str, Any]:
+    """p50/p95 latency and jobs/s of ``--load-jobs`` jobs sent by ``--concurrency`` clients at once."""
+    latencies, wall = load_phase(base, token, upload, fields, args.load_jobs, args.concurrency)
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    print(f"load: {args.load_jobs} jobs by {args.concurrency} clients in {wall:.1f} s: p50 {p50:.2f} s, "
+          f"p95 {p95:.2f} s, {args.load_jobs / wall:.3f} jobs/s ({args.workers} worker(s))")
+    return {"load_jobs": args.load_jobs, "concurrency": args.concurrency, "p50_s": f"{p50:.3f}",
+            "p95_s": f"{p95:.3f}", "jobs_per_s": f"{args.load_jobs / wall:.3f}", "workers": args.workers}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed jobs per side, interleaved")
     parser.add_argument("--steps", type=int, default=40, help="denoising steps (generation must dominate)")
@@ -227,7 +263,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each side")
     parser.add_argument("--load-jobs", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=3)
-    args = parser.parse_args(argv)
+    parser.add_argument("--workers", type=int, default=1, help="worker threads of the service")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="vidforge-bench-serving-"))
     artifacts = LocalStore(root / "artifacts")
     path = save_pipeline(build_pipeline(load_model_config("tiny"), seed=0), artifacts.local_path("tiny/v1"))
@@ -238,11 +279,11 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=registry.run, daemon=True).start()
     proc, base, token = start_service(root, f"http://127.0.0.1:{reg_port}", viewer, allowed, args)
     try:
-        rng = np.random.default_rng(0)
         from PIL import Image
 
         buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)).save(buf, format="PNG")
+        pixels = np.random.default_rng(0).integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(buf, format="PNG")
         upload = buf.getvalue()
         fields = {"num_frames": str(args.frames), "num_inference_steps": str(args.steps), "seed": "7", "fps": "7",
                   "height": str(args.size), "width": str(args.size), "motion_bucket_id": "127"}
@@ -252,45 +293,17 @@ def main(argv: list[str] | None = None) -> None:
         fed = root / "fed.png"  # what the service feeds the pipeline: the upload resized to the job's size
         fed.write_bytes(prepare(upload, ImageBounds(1 << 24, 8, 1 << 24), (args.size, args.size)))
         direct = DirectSide(path, params, fed, args.threads)
-        times: dict[str, list[float]] = {"service": [], "direct": []}
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
-            _, svc_mp4 = service_job(client, upload, fields)  # warm-up, untimed
-            _, dir_mp4 = direct.job(root / "direct.mp4")
-            identical = bool(np.array_equal(decode(svc_mp4), decode(dir_mp4)))
-            for r in range(args.repeats):
-                for side in ("service", "direct") if r % 2 == 0 else ("direct", "service"):  # ABBA
-                    seconds = (service_job(client, upload, fields) if side == "service"
-                               else direct.job(root / "direct.mp4"))[0]
-                    times[side].append(seconds)
-                    print(f"round {r + 1} {side:8s} {seconds:7.3f} s", flush=True)
+            figures = overhead_phase(args, client, direct, upload, fields, root / "direct.mp4")
         direct.close()
-        med = {side: statistics.median(v) for side, v in times.items()}
-        overhead = med["service"] / med["direct"]
-        timed = WORKER[1:]  # the warm-up job first
-        run_s = statistics.median(r for _, r in timed)
-        queued_s = statistics.median(q for q, _ in timed)
-        print(f"service jobs as recorded: median queued {queued_s:.3f} s, run (claim to finish) {run_s:.3f} s")
-        print(f"median service {med['service']:.3f} s, direct {med['direct']:.3f} s, overhead {overhead:.3f} "
-              f"(target <= 1.03), same frames: {identical}")
-        latencies, wall = load_phase(base, token, upload, fields, args.load_jobs, args.concurrency)
-        ordered = sorted(latencies)
-        p50 = statistics.median(ordered)
-        p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-        print(f"load: {args.load_jobs} jobs by {args.concurrency} clients in {wall:.1f} s: p50 {p50:.2f} s, "
-              f"p95 {p95:.2f} s, {args.load_jobs / wall:.3f} jobs/s (1 worker)")
+        figures |= load_figures(args, base, token, upload, fields)
     finally:
         proc.terminate()
         proc.wait(30)
         registry.should_exit = True
-    fields_out = {
-        "overhead": f"{overhead:.3f}", "service_s": f"{med['service']:.3f}", "direct_s": f"{med['direct']:.3f}",
-        "worker_run_s": f"{run_s:.3f}", "queued_s": f"{queued_s:.3f}",
-        "repeats": args.repeats, "steps": args.steps, "frames": args.frames, "size": f"{args.size}x{args.size}",
-        "threads": args.threads, "identical": str(identical).lower(), "load_jobs": args.load_jobs,
-        "concurrency": args.concurrency, "p50_s": f"{p50:.3f}", "p95_s": f"{p95:.3f}",
-        "jobs_per_s": f"{args.load_jobs / wall:.3f}", "workers": 1, "cpus": os.cpu_count(),
-    }
-    print("RESULT name=serving " + " ".join(f"{k}={v}" for k, v in fields_out.items()))
+    setup = {"repeats": args.repeats, "steps": args.steps, "frames": args.frames, "size": f"{args.size}x{args.size}",
+             "threads": args.threads, "cpus": os.cpu_count()}
+    print("RESULT name=serving " + " ".join(f"{k}={v}" for k, v in (figures | setup).items()))
 
 
 if __name__ == "__main__":

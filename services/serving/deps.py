@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.serving.errors import ForbiddenError, RateLimitedError, UnauthenticatedError
+from services.serving.errors import ForbiddenError, RateLimitedError, UnauthenticatedError, UnknownParameterError
 from services.serving.maintenance import Maintenance
 from services.serving.metrics import ServingMetrics
 from services.serving.params import Limits
@@ -86,6 +86,21 @@ def _scoped(scope: Scope) -> Callable[[Principal], Principal]:
             held = ", ".join(sorted(s.value for s in principal.scopes)) or "none"
             raise ForbiddenError(f"this request needs the {scope.value!r} scope; token {principal.name!r} has {held}")
         return principal
+
+    return check
+
+
+def only_query(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing query parameters other than ``names`` (422 naming them, like form fields)."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            known = ", ".join(names) or "none"
+            raise UnknownParameterError(
+                f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(u[:64]) for u in unknown[:20])}; known: {known}"
+            )
 
     return check
 

@@ -11,11 +11,11 @@ import itertools
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from services.serving.deps import Reader, StateDep, Submitter
+from services.serving.deps import Reader, StateDep, Submitter, only_query
 from services.serving.entities import FINAL_STATES, JobState
 from services.serving.errors import (
     InvalidParameterError,
@@ -68,7 +68,7 @@ async def _read_form(request: Request, max_upload: int) -> tuple[dict[str, str],
 
 
 @router.post("", status_code=202, response_model=JobPublic, responses=_ERRORS,
-             openapi_extra={"requestBody": job_form_openapi()})
+             openapi_extra={"requestBody": job_form_openapi()}, dependencies=[Depends(only_query())])
 async def submit_job(
     request: Request, response: Response, state: StateDep, who: Submitter, idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
@@ -101,7 +101,8 @@ async def submit_job(
     return JobPublic.from_job(job)
 
 
-@router.get("", response_model=JobList, responses=_ERRORS)
+@router.get("", response_model=JobList, responses=_ERRORS,
+            dependencies=[Depends(only_query("status", "limit", "cursor"))])
 def list_jobs(
     state: StateDep, who: Reader,
     status: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
@@ -113,7 +114,7 @@ def list_jobs(
     return JobList(jobs=[JobPublic.from_job(j) for j in page.jobs], next_cursor=page.next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses=_ERRORS)
+@router.get("/{job_id}", response_model=JobPublic, responses=_ERRORS, dependencies=[Depends(only_query("wait"))])
 async def get_job(
     job_id: str, state: StateDep, who: Reader,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="Long-poll: wait up to this many seconds "
@@ -129,7 +130,8 @@ async def get_job(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@router.delete("/{job_id}", status_code=202, response_model=JobPublic, responses=_ERRORS)
+@router.delete("/{job_id}", status_code=202, response_model=JobPublic, responses=_ERRORS,
+               dependencies=[Depends(only_query())])
 def cancel_job(job_id: str, state: StateDep, who: Submitter) -> JobPublic:
     """Cancel one of your jobs: a queued one ends now, a running one at its next step (409 if it ended)."""
     job = state.store.cancel(job_id, who.name)

@@ -6,10 +6,10 @@ frames of a job submitted without ``return_frames``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
-from services.serving.deps import Reader, StateDep
+from services.serving.deps import Reader, StateDep, only_query
 from services.serving.entities import Job, JobState
 from services.serving.errors import (
     FramesNotRequestedError,
@@ -44,7 +44,7 @@ def _send(state: StateDep, key: str, media_type: str, filename: str, job: Job) -
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.get("/{job_id}/video", response_class=Response,
+@router.get("/{job_id}/video", response_class=Response, dependencies=[Depends(only_query())],
             responses={200: {"content": {"video/mp4": {}}}, **_ERRORS})
 def get_video(job_id: str, state: StateDep, who: Reader) -> Response:
     """The job's H.264 mp4; its metadata names the model (``vidforge_model_*`` tags) and the job."""
@@ -52,7 +52,7 @@ def get_video(job_id: str, state: StateDep, who: Reader) -> Response:
     return _send(state, job.video_key, "video/mp4", f"{job_id}.mp4", job)
 
 
-@router.get("/{job_id}/frames", response_class=Response,
+@router.get("/{job_id}/frames", response_class=Response, dependencies=[Depends(only_query())],
             responses={200: {"content": {"application/zip": {}}}, **_ERRORS})
 def get_frames(job_id: str, state: StateDep, who: Reader) -> Response:
     """The job's frames as a zip of lossless PNGs plus ``job.json`` (jobs submitted with ``return_frames``)."""

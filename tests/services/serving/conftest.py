@@ -19,12 +19,8 @@ from __future__ import annotations
 import io
 import json
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,11 +31,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.registry.entities import ModelVersion
-from services.registry.store import RegistryPolicy, RegistryStore
 from tests.services.serving.dbs import jobs_db_url, pg_jobs_url  # noqa: F401 - fixtures
+from tests.services.serving.helpers import free_port, http_ok, wait_until
+from tests.services.serving.registries import (  # noqa: F401 - fixtures and the classes tests import from here
+    MODEL,
+    GovernedRegistry,
+    RegistryApi,
+    live_registry_fixture,
+    registry_api_fixture,
+    registry_fixture,
+    serve_registry,
+)
 from vidforge.digest import sha256_tree
-from vidforge.identity import Principal, Role
 from vidforge.settings import ServingSettings, Settings, get_settings
 from vidforge.store import LocalStore
 
@@ -47,10 +50,8 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
     from services.serving.loader import LoadedModel
-    from services.serving.registry_client import RegistryClient
 
 ROOT = Path(__file__).resolve().parents[3]
-MODEL = "vidforge-i2v"
 #: Request defaults written into every test artefact's vidforge.json.
 DEFAULTS = {"height": 64, "width": 64, "num_frames": 4, "fps": 6, "num_inference_steps": 2}
 #: Motion-score quantile edges (px/s) of versions 1 and 2: a score of 3.0 lands mid-range in v1, below all of v2.
@@ -121,117 +122,6 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
     return Artifacts(store=store, v1=v1, v2=v2)
 
 
-class GovernedRegistry:
-    """The registry as the pipeline and two people use it: register (gate passed), approve, promote.
-
-    ``create_version`` registers as ``pipeline``; ``set_alias`` has ``alice`` approve the version
-    and ``pipeline`` move the alias from wherever it points (compare-and-set), as promotion does.
-    """
-
-    def __init__(self, store: RegistryStore) -> None:
-        self.store = store
-        self.db_url = store.db_url
-        self.pipeline = Principal("pipeline", Role.APPROVER)
-        self.alice = Principal("alice", Role.APPROVER)
-        self.admin_token = store.create_token("admin", "admin", None)[1]
-
-    def create_version(self, name: str, **kwargs: Any) -> ModelVersion:
-        return self.store.create_version(name, self.pipeline, gate_passed=True, **kwargs)
-
-    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
-        if not any(a.approver == "alice" for a in self.store.list_approvals(name, version)):
-            self.store.add_approval(name, version, self.alice, "approved", "ok")
-        current = self.store.get_model(name).aliases.get(alias)
-        return self.store.set_alias(name, alias, version, self.pipeline, expected_version=current)
-
-    def dispose(self) -> None:
-        self.store.dispose()
-
-
-@pytest.fixture
-def registry(tmp_path: Path, artifacts: Artifacts) -> Iterator[GovernedRegistry]:
-    """A migrated SQLite registry with version 1 registered and aliased ``production``."""
-    policy = RegistryPolicy(allowed_uri_prefixes=(artifacts.store.root_uri,))
-    store = GovernedRegistry(RegistryStore.open(f"sqlite:///{tmp_path / 'reg.db'}", policy))
-    store.create_version(MODEL, artifact_uri=artifacts.v1.uri, sha256=artifacts.v1.sha256, run_id="r1")
-    store.set_alias(MODEL, "production", 1)
-    yield store
-    store.dispose()
-
-
-@dataclass(frozen=True)
-class RegistryApi:
-    """The registry's HTTP API in process: ``client`` (a TestClient, lifespan entered) and a viewer token."""
-
-    client: TestClient
-    token: str
-
-    def source(self) -> RegistryClient:
-        """What the service's watcher uses: a RegistryClient over ``client``."""
-        from services.serving.registry_client import RegistryClient
-
-        return RegistryClient("http://testserver", self.token, client=self.client)
-
-
-def _registry_settings(registry: GovernedRegistry, home: Path, allowed: str) -> Settings:
-    return get_settings(overrides={"home": str(home), "registry": {
-        "db_url": registry.db_url, "model_name": MODEL, "allowed_uri_prefixes": [allowed]}})
-
-
-def _viewer_token(registry: GovernedRegistry) -> str:
-    admin = registry.store.resolve_token(registry.admin_token)
-    assert admin is not None
-    _, token = registry.store.create_token(f"serving-{uuid.uuid4().hex[:8]}", "viewer", admin)
-    return token
-
-
-@pytest.fixture
-def registry_api(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Iterator[RegistryApi]:
-    """The registry app (webhook dispatch off) behind a TestClient, with a viewer token for serving."""
-    from fastapi.testclient import TestClient
-
-    from services.registry.api import create_app as registry_app
-
-    cfg = _registry_settings(registry, tmp_path / "registry-home", artifacts.store.root_uri)
-    with TestClient(registry_app(cfg, dispatch_webhooks=False)) as client:
-        yield RegistryApi(client, _viewer_token(registry))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve_registry(registry: GovernedRegistry, home: Path, allowed: str) -> Iterator[tuple[str, str]]:
-    """The registry app in uvicorn on a loopback port: yields ``(base_url, viewer_token)``."""
-    import uvicorn
-
-    from services.registry.api import create_app as registry_app
-
-    port = _free_port()
-    config = uvicorn.Config(registry_app(_registry_settings(registry, home, allowed), dispatch_webhooks=False),
-                            host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    _wait_for(lambda: http_ok(f"{base}/healthz"), what="the registry to listen")
-    try:
-        yield base, _viewer_token(registry)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture
-def live_registry(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Iterator[tuple[str, str]]:
-    """``(base_url, viewer_token)`` of the registry in uvicorn (for services in child processes)."""
-    with serve_registry(registry, tmp_path / "live-registry-home", artifacts.store.root_uri) as found:
-        yield found
-
-
 @pytest.fixture
 def settings(tmp_path: Path, registry: GovernedRegistry, artifacts: Artifacts) -> Settings:
     """Settings with a temp home (job database, result store), fast polling, small limits.
@@ -287,15 +177,6 @@ def _png_bytes(seed: int = 0, size: tuple[int, int] = (64, 64), fmt: str = "PNG"
     return buf.getvalue()
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
 def _decode_mp4(data: bytes) -> np.ndarray:
     import av
 
@@ -312,7 +193,7 @@ def png() -> Callable[..., bytes]:
 @pytest.fixture
 def wait_for() -> Callable[..., None]:
     """``wait_for(predicate, timeout=20, what=...)``: poll every 50 ms, fail on timeout."""
-    return _wait_for
+    return wait_until
 
 
 @pytest.fixture
@@ -380,7 +261,7 @@ def _spawn_server(
     entry: str, settings: Settings, registry: tuple[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     module, func = entry.split(":")
-    port = _free_port()
+    port = free_port()
     reg = settings.registry.model_dump(mode="json")  # mode="json" drops the token: set it back
     if registry is not None:
         reg["url"], reg["token"] = registry
@@ -422,16 +303,6 @@ def spawn_server() -> Callable[..., Any]:
     JSON logs (stdout+stderr piped to ``proc.stdout``); SIGINTs it on exit.
     """
     return _spawn_server
-
-
-def http_ok(url: str) -> bool:
-    """Whether GET ``url`` answers 200 (False while nothing listens)."""
-    import httpx
-
-    try:
-        return httpx.get(url, timeout=2.0).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.fixture

@@ -40,3 +40,12 @@ def test_request_rate_per_token(make_client: Callable[..., TestClient], tokens: 
     assert r.status_code == 429 and r.json()["error"] == "rate_limited" and r.headers["retry-after"] == "10"
     assert client.get("/v1/jobs", headers=auth(tokens["bob"])).status_code == 200
     assert client.get("/healthz").status_code == 200  # open routes are not counted
+
+
+def test_unknown_query_parameters_are_named(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(worker=False)
+    r = client.get("/v1/jobs", params={"state": "queued", "limit": 5})
+    assert r.status_code == 422 and r.json() == {
+        "error": "unknown_parameter", "message": "unknown query parameter 'state'; known: status, limit, cursor"}
+    assert client.get("/v1/jobs", params={"status": "queued", "limit": 5}).status_code == 200
+    assert client.get("/v1/jobs/job-x", params={"timeout": 3}).json()["error"] == "unknown_parameter"

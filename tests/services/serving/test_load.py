@@ -22,7 +22,8 @@ import uvicorn
 from pydantic import SecretStr
 
 from services.serving.app import create_app
-from tests.services.serving.conftest import MODEL, Artifacts, GovernedRegistry, _free_port, http_ok
+from tests.services.serving.conftest import MODEL, Artifacts, GovernedRegistry
+from tests.services.serving.helpers import free_port, http_ok
 from vidforge.settings import Settings
 
 JOBS = 24
@@ -39,7 +40,7 @@ def service(settings: Settings, live_registry: tuple[str, str], tokens: dict[str
                         "submit_rate_per_min": 6000, "submit_burst": 100}.items():
         setattr(settings.serving, name, value)
     app = create_app(settings)  # the default source: RegistryClient at registry.url, over loopback
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

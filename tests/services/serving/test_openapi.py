@@ -19,7 +19,8 @@ from schemathesis.checks import not_a_server_error
 
 from services.serving.app import create_app
 from services.serving.store import JobStore
-from tests.services.serving.conftest import RegistryApi, _free_port, http_ok
+from tests.services.serving.conftest import RegistryApi
+from tests.services.serving.helpers import free_port, http_ok
 from vidforge.settings import Settings
 
 ADMIN = "schemathesis-admin-7f3a"
@@ -37,7 +38,7 @@ def live_service(settings: Settings, registry_api: RegistryApi, wait_for: Callab
     store.dispose()
     app = create_app(settings, start_background=False, source_factory=registry_api.source)
     assert app.state.serving.watcher.refresh_now().outcome == "loaded"
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

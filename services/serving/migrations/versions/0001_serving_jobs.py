@@ -25,6 +25,11 @@ _TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     """Create ``serving_jobs``, ``serving_job_inputs`` and ``serving_tokens``."""
+    _create_jobs()
+    _create_inputs_and_tokens()
+
+
+def _create_jobs() -> None:
     op.create_table(
         "serving_jobs",
         sa.Column("id", sa.String(64), nullable=False),
@@ -63,6 +68,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_serving_jobs_state_created_at", "serving_jobs", ["state", "created_at"])
     op.create_index("ix_serving_jobs_owner_created_at", "serving_jobs", ["owner", "created_at"])
+
+
+def _create_inputs_and_tokens() -> None:
     op.create_table(
         "serving_job_inputs",
         sa.Column("job_id", sa.String(64), nullable=False),
