@@ -132,6 +132,13 @@ def hash_token(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
+def lookup_digest(plain: object) -> str | None:
+    """The digest to look a presented token up by, or None when it cannot be a token (empty, too long, not text)."""
+    if not isinstance(plain, str) or not plain or len(plain) > MAX_TOKEN_LENGTH:
+        return None
+    return hash_token(plain)
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header value, or None when absent or malformed."""
     if not authorization:

@@ -20,7 +20,7 @@ from services.registry import validation as v
 from services.registry.entities import TokenInfo
 from services.registry.errors import AlreadyExists, Forbidden, NotFound, Unauthenticated
 from services.registry.models import ApiTokenRow, utcnow
-from vidforge.identity import MAX_TOKEN_LENGTH, Principal, Role, hash_token, new_token
+from vidforge.identity import Principal, Role, lookup_digest, new_token
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -106,9 +106,9 @@ class TokenMixin:
 
     def resolve_token(self, plain: str) -> Principal | None:
         """The principal of an active token, or None (unknown, revoked or malformed)."""
-        if not isinstance(plain, str) or not plain or len(plain) > MAX_TOKEN_LENGTH:
+        digest = lookup_digest(plain)
+        if digest is None:
             return None
-        digest = hash_token(plain)
 
         def op(s: Session) -> Principal | None:
             row = s.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.serving.entities import TokenInfo
 from services.serving.errors import InvalidParameterError, TokenExistsError, TokenNotFoundError
 from services.serving.models import NAME_LENGTH, TokenRow
-from vidforge.identity import MAX_TOKEN_LENGTH, Principal, Scope, hash_token, new_token
+from vidforge.identity import Principal, Scope, lookup_digest, new_token
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -89,9 +89,9 @@ class TokenMixin:
 
     def resolve_token(self, plain: str) -> Principal | None:
         """The scoped principal of an active token, or None (unknown, revoked or malformed)."""
-        if not isinstance(plain, str) or not plain or len(plain) > MAX_TOKEN_LENGTH:
+        digest = lookup_digest(plain)
+        if digest is None:
             return None
-        digest = hash_token(plain)
 
         def op(s: Session) -> Principal | None:
             row = s.scalar(select(TokenRow).where(TokenRow.token_hash == digest))
