@@ -19,17 +19,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.registry import queries as q
 from services.registry import rules
 from services.registry import validation as v
 from services.registry.chain import ChainReport, verify
-from services.registry.db import create_engine, head_revision, normalise_url, upgrade, writer
+from services.registry.db import MIGRATIONS, upgrade
 from services.registry.entities import Approval, AuditEvent, ModelVersion, RegisteredModel
 from services.registry.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, SchemaOutOfDate
 from services.registry.events import EventMixin
@@ -45,6 +43,7 @@ from services.registry.models import (
 )
 from services.registry.tokens import TokenMixin
 from services.registry.webhooks import WebhookMixin, alias_event
+from vidforge.db import Database
 from vidforge.identity import Principal, Role
 from vidforge.settings import Settings
 from vidforge.uris import allowed_prefixes
@@ -85,16 +84,15 @@ class RegistryStore(TokenMixin, WebhookMixin, EventMixin):
             SchemaOutOfDate: the database is not at this code's Alembic head (or
                 is empty); the message says to run ``vidforge registry upgrade``.
         """
-        self.db_url = normalise_url(db_url)
         self.policy = policy
-        self._engine = create_engine(self.db_url)
-        try:
-            self._verify_schema()
-        except BaseException:
-            self._engine.dispose()
-            raise
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._writers = sessionmaker(writer(self._engine), expire_on_commit=False)
+        self._db = Database(
+            db_url,
+            MIGRATIONS,
+            what="registry",
+            upgrade_hint="run `vidforge registry upgrade`",
+            error=SchemaOutOfDate,
+        )
+        self.db_url = self._db.url
 
     @classmethod
     def open(cls, db_url: str, policy: RegistryPolicy, upgrade: bool = True) -> RegistryStore:
@@ -110,22 +108,11 @@ class RegistryStore(TokenMixin, WebhookMixin, EventMixin):
 
     def dispose(self) -> None:
         """Close the engine's pooled connections (the store stays usable; it reconnects)."""
-        self._engine.dispose()
-
-    def _verify_schema(self) -> None:
-        with self._engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-        head = head_revision()
-        if current != head:
-            shown = make_url(self.db_url).render_as_string(hide_password=True)
-            raise SchemaOutOfDate(
-                f"registry database {shown} is at schema revision {current or 'none (empty)'}, "
-                f"this code needs {head}: run `vidforge registry upgrade`"
-            )
+        self._db.dispose()
 
     def _run(self, op: Callable[[Session], T], write: bool = False) -> T:
         """Run ``op`` in a managed session; a write locks the audit head first and retries lost races."""
-        sessions = self._writers if write else self._sessions
+        sessions = self._db.writers if write else self._db.sessions
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with sessions() as session, session.begin():

@@ -21,11 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from services.registry.db import normalise_url, writer
 from services.registry.models import utcnow
 from services.serving import db
 from services.serving.entities import FINAL_STATES, Job, JobState
@@ -41,6 +39,7 @@ from services.serving.errors import (
 from services.serving.models import JobInputRow, JobRow
 from services.serving.queue import QueueMixin
 from services.serving.tokens import TokenMixin
+from vidforge.db import Database
 from vidforge.ids import secret_id
 
 if TYPE_CHECKING:
@@ -112,15 +111,14 @@ class JobStore(TokenMixin, QueueMixin):
             SchemaOutOfDateError: the database is not at this code's serving head;
                 the message says to run ``vidforge serving upgrade``.
         """
-        self.db_url = normalise_url(db_url)
-        self._engine = db.create_engine(self.db_url)
-        try:
-            self._verify_schema()
-        except BaseException:
-            self._engine.dispose()
-            raise
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._writers = sessionmaker(writer(self._engine), expire_on_commit=False)
+        self._db = Database(
+            db_url,
+            db.MIGRATIONS,
+            what="serving",
+            upgrade_hint="run `vidforge serving upgrade` (or set serving.db_auto_upgrade)",
+            error=SchemaOutOfDateError,
+        )
+        self.db_url = self._db.url
 
     @classmethod
     def open(cls, db_url: str, upgrade: bool = True) -> JobStore:
@@ -137,26 +135,15 @@ class JobStore(TokenMixin, QueueMixin):
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
-        return self._engine.dialect.name
+        return self._db.dialect
 
     def dispose(self) -> None:
         """Close pooled connections (the store reconnects when used again)."""
-        self._engine.dispose()
-
-    def _verify_schema(self) -> None:
-        with self._engine.connect() as connection:
-            current = db.revision_of(connection)
-        head = db.head_revision()
-        if current != head:
-            shown = make_url(self.db_url).render_as_string(hide_password=True)
-            raise SchemaOutOfDateError(
-                f"serving database {shown} is at revision {current or 'none (empty)'}, this code needs {head}: "
-                "run `vidforge serving upgrade` (or set serving.db_auto_upgrade)"
-            )
+        self._db.dispose()
 
     def _run(self, op: Callable[[Session], T], write: bool = False) -> T:
         """Run ``op`` in one managed session (a serial one when ``write``)."""
-        with (self._writers if write else self._sessions)() as session, session.begin():
+        with (self._db.writers if write else self._db.sessions)() as session, session.begin():
             return op(session)
 
     # ---- client side -------------------------------------------------------------------------
