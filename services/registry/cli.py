@@ -12,8 +12,7 @@ print one unwrapped line to stderr and exit with status 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 import typer
@@ -24,7 +23,7 @@ from services.registry.entities import ModelVersion
 from services.registry.errors import RegistryError
 from services.registry.store import RegistryStore
 from services.registry.tokens import principal_from
-from vidforge.console import make_console, print_error
+from vidforge.console import make_console, opened, print_error
 from vidforge.identity import Principal
 from vidforge.settings import get_settings
 
@@ -32,19 +31,9 @@ app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", n
 console = make_console()
 
 
-@contextmanager
-def _store() -> Iterator[RegistryStore]:
+def _store() -> AbstractContextManager[RegistryStore]:
     """A store on the configured DB; RegistryError → message on stderr and exit 1."""
-    store: RegistryStore | None = None
-    try:
-        store = RegistryStore.from_settings(get_settings())
-        yield store
-    except RegistryError as exc:
-        print_error(exc.message, code=exc.code)
-        raise typer.Exit(1) from exc
-    finally:
-        if store is not None:
-            store.dispose()
+    return opened(lambda: RegistryStore.from_settings(get_settings()), RegistryError)
 
 
 _FREE_TEXT = {"details", "metrics", "description", "comment", "value", "aliases", "dataset", "run"}

@@ -10,13 +10,12 @@ Errors print one unwrapped line to stderr and exit with status 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vidforge.console import make_console, print_error
+from vidforge.console import make_console, opened
 
 if TYPE_CHECKING:
     from services.serving.store import JobStore
@@ -48,22 +47,13 @@ def serve_command() -> None:
     serve(get_settings())
 
 
-@contextmanager
-def _store() -> Iterator[JobStore]:
+def _store() -> AbstractContextManager[JobStore]:
+    """A store on the configured job database; ServingError → message on stderr and exit 1."""
     from services.serving.errors import ServingError
     from services.serving.store import JobStore
     from vidforge.settings import get_settings
 
-    store: JobStore | None = None
-    try:
-        store = JobStore.from_settings(get_settings())
-        yield store
-    except ServingError as exc:
-        print_error(exc.message, code=exc.code)
-        raise typer.Exit(1) from exc
-    finally:
-        if store is not None:
-            store.dispose()
+    return opened(lambda: JobStore.from_settings(get_settings()), ServingError)
 
 
 @app.command()
